@@ -1,0 +1,88 @@
+"""The `newsqa` command: argument parsing, dispatch, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from bot import commands
+from bot.settings import load_settings
+from corpus.errors import NewsqaError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--index", metavar="DIR", default=default,
+                        help="index directory (default: $NEWSQA_INDEX_DIR or the user data dir)")
+    parser.add_argument("--model", metavar="NAME", default=default,
+                        help="sentence-transformers model name or path (default: all-MiniLM-L6-v2)")  # fmt: skip
+
+
+def _filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--k", type=int, metavar="N", help="number of results (default 5)")
+    parser.add_argument("--source", action="append", metavar="OUTLET", default=[],
+                        help="only articles from this outlet (repeatable)")  # fmt: skip
+    parser.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published on or after")
+    parser.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsqa",
+        description="Ask questions of a news archive; answers quote articles verbatim, with citations.",
+    )
+    _common(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        _common(p, suppress=True)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("ingest", commands.ingest, "add articles from files, directories, feeds or URLs")
+    p.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = command("stats", commands.stats, "what the index holds")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = command("list", commands.list_articles, "list the articles in the index")
+    p.add_argument("--json", action="store_true", help="print JSON lines")
+
+    p = command("remove", commands.remove, "remove articles by id (or unique id prefix)")
+    p.add_argument("ids", nargs="+", metavar="ID")
+
+    p = command("search", commands.search, "raw hybrid search hits, for debugging and scripts")
+    p.add_argument("query")
+    _filters(p)
+    p.add_argument("--retriever", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = command("index", commands.index_maintenance, "check or rebuild the index directory")
+    p.add_argument("action", choices=["check", "rebuild"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.settings = load_settings({"index_dir": args.index, "model": args.model})
+        return int(args.handler(args))
+    except NewsqaError as e:
+        print(f"newsqa: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("newsqa: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""The index commands of the CLI: ingest, stats, list, remove, search, index check/rebuild.
+
+Each handler parses nothing and computes little: it opens the archive, calls it, prints the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from datetime import date
+
+from bot.services import open_archive, read_limits
+from corpus.errors import NewsqaError
+from corpus.readers import read_input
+from corpus.types import ArticleInfo
+from index import Filters, Hit, IngestReport
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def parse_filters(args: argparse.Namespace) -> Filters:
+    for name in ("since", "until"):
+        value = getattr(args, name, None)
+        if value is not None:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise NewsqaError(f"--{name} {value!r}: expected a date as YYYY-MM-DD") from None
+    return Filters(
+        sources=tuple(getattr(args, "source", None) or ()),
+        since=getattr(args, "since", None),
+        until=getattr(args, "until", None),
+    )
+
+
+def describe_article(info: ArticleInfo) -> str:
+    details = ", ".join(x for x in (info.source, (info.published or "")[:10]) if x)
+    return f"{info.title} ({details})" if details else info.title
+
+
+def ingest(args: argparse.Namespace) -> int:
+    settings = args.settings
+    limits = read_limits(settings)
+    report = IngestReport()
+    with open_archive(settings, seed_bundled=False) as archive:
+        for item in args.inputs:
+            _say(f"newsqa: reading {item}")
+            result = read_input(item, limits)
+            report.failed += result.failures
+            if result.articles:
+                report.merge(archive.add(result.articles))
+    if args.json:
+        print(json.dumps({
+            "added": [asdict(a) for a in report.added],
+            "updated": [asdict(a) for a in report.updated],
+            "unchanged": [asdict(a) for a in report.unchanged],
+            "failed": report.failed,
+            "passages": report.passages,
+            "index_dir": str(settings.index_dir),
+        }, ensure_ascii=False))  # fmt: skip
+    else:
+        print(
+            f"{len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.failed)} failed; "
+            f"{report.passages} passages encoded into {settings.index_dir}"
+        )
+        for label, infos in (("added", report.added), ("updated", report.updated),
+                             ("unchanged", report.unchanged)):  # fmt: skip
+            for info in infos:
+                print(f"  {label:<9} {info.id}  {describe_article(info)}")
+        for failure in report.failed:
+            print(f"  failed    {failure}")
+    return 1 if report.failed else 0
+
+
+def stats(args: argparse.Namespace) -> int:
+    with open_archive(args.settings, check_model=False) as archive:
+        info = archive.stats()
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False))
+        return 0
+    rows = [
+        ("index", info["index_dir"]),
+        ("articles", info["articles"]),
+        ("passages", info["passages"]),
+        ("model", f"{info['model']} ({info['dimension']} dimensions)"),
+        ("index type", f"{info['index_type']} ({info['vectors']} vectors)"),
+        ("size", f"{int(info['size_bytes']) / 1e6:.1f} MB"),  # type: ignore[call-overload]
+        ("created", info["created"]),
+        ("updated", info["updated"]),
+    ]
+    for name, value in rows:
+        print(f"{name:<11} {value}")
+    return 0
+
+
+def list_articles(args: argparse.Namespace) -> int:
+    with open_archive(args.settings, check_model=False) as archive:
+        stored = archive.articles()
+    for item in stored:
+        if args.json:
+            print(json.dumps({**asdict(item.info), "passages": item.passages, "added": item.added,
+                              "updated": item.updated}, ensure_ascii=False))  # fmt: skip
+        else:
+            published = (item.info.published or "")[:10] or "-"
+            print(f"{item.info.id}  {published:<10}  {item.info.source or '-':<20.20}  "
+                  f"{item.passages:>4}  {item.info.title}")  # fmt: skip
+    if not args.json:
+        print(f"{len(stored)} articles", file=sys.stderr)
+    return 0
+
+
+def remove(args: argparse.Namespace) -> int:
+    with open_archive(args.settings, check_model=False) as archive:
+        removed = archive.remove(args.ids)
+    for info in removed:
+        print(f"removed {info.id}  {describe_article(info)}")
+    return 0
+
+
+def hit_json(hit: Hit) -> dict[str, object]:
+    return {
+        "passage_id": hit.passage.id,
+        "article_id": hit.article.id,
+        "title": hit.article.title,
+        "source": hit.article.source,
+        "published": hit.article.published,
+        "url": hit.article.url,
+        "origin": hit.article.origin,
+        "text": hit.passage.text,
+        "score": hit.score,
+        "dense_score": hit.dense_score,
+        "dense_rank": hit.dense_rank,
+        "bm25_score": hit.bm25_score,
+        "bm25_rank": hit.bm25_rank,
+    }
+
+
+def search(args: argparse.Namespace) -> int:
+    settings = args.settings
+    filters = parse_filters(args)
+    with open_archive(settings) as archive:
+        hits = archive.search(args.query, args.k or settings.k, filters, args.retriever)
+    if args.json:
+        print(json.dumps([hit_json(h) for h in hits], ensure_ascii=False))
+        return 0
+    if not hits:
+        print("no passages match")
+    for n, hit in enumerate(hits, start=1):
+        why = []
+        if hit.dense_score is not None:
+            rank = f" #{hit.dense_rank}" if hit.dense_rank else ""
+            why.append(f"dense {hit.dense_score:.3f}{rank}")
+        if hit.bm25_score is not None:
+            why.append(f"bm25 {hit.bm25_score:.2f} #{hit.bm25_rank}")
+        print(f"{n}. {describe_article(hit.article)}  [{hit.score:.4f}; {', '.join(why)}]")
+        print(f"   article {hit.article.id}, passage {hit.passage.id}")
+        print("   " + " ".join(hit.passage.text.split()))
+        print()
+    return 0
+
+
+def index_maintenance(args: argparse.Namespace) -> int:
+    if args.action == "rebuild":
+        return _rebuild(args)
+    with open_archive(args.settings, seed_bundled=False, check_model=False) as archive:
+        problems = archive.check()
+    if problems:
+        for problem in problems:
+            print(f"problem: {problem}")
+        print("run `newsqa index rebuild` to rebuild the vectors, full-text index and manifest")
+        return 1
+    print(f"ok: {args.settings.index_dir}")
+    return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from index.archive import Archive
+
+    with Archive.recover(args.settings.index_dir) as archive:
+        archive.rebuild()
+        info = archive.stats()
+    print(f"rebuilt {info['index_dir']}: {info['articles']} articles, {info['passages']} passages")
+    return 0

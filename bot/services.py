@@ -1,0 +1,61 @@
+"""Building the shared services once, from Settings: the encoder and the open archive."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from bot.settings import Settings
+from corpus.bundled import bundled_articles
+from corpus.readers import ReadLimits
+from index import Archive, SearchConfig
+from index.encoder import Encoder, SentenceTransformerEncoder
+from index.manifest import read_manifest
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def make_encoder(settings: Settings, model: str | None = None, progress: bool = False) -> Encoder:
+    return SentenceTransformerEncoder(model or settings.model, settings.batch_size, progress)
+
+
+def read_limits(settings: Settings, allow_private_urls: bool = True) -> ReadLimits:
+    return ReadLimits(
+        max_file_bytes=int(settings.max_file_mb * 1_000_000), allow_private_urls=allow_private_urls
+    )
+
+
+def search_config(settings: Settings) -> SearchConfig:
+    return SearchConfig(max_per_article=settings.max_per_article)
+
+
+def open_archive(
+    settings: Settings,
+    *,
+    encoder: Encoder | None = None,
+    seed_bundled: bool = True,
+    check_model: bool = True,
+    log: Callable[[str], None] = _stderr,
+) -> Archive:
+    """Open the configured index; on a first run, build it (from the bundled articles if asked).
+
+    With check_model=False (commands that only read metadata) the index's own model is used.
+    """
+    directory = settings.index_dir
+    if not check_model and encoder is None and Archive.exists(directory):
+        encoder = make_encoder(settings, model=read_manifest(directory).model)
+    encoder = encoder or make_encoder(settings, progress=sys.stderr.isatty())
+    if Archive.exists(directory):
+        return Archive.open(directory, encoder, search=search_config(settings))
+    archive = Archive.open(
+        directory, encoder, create=True, index_type=settings.index_type,
+        search=search_config(settings),
+    )  # fmt: skip
+    if seed_bundled:
+        articles = bundled_articles()
+        log(f"newsqa: first run: building the index in {directory} from the "
+            f"{len(articles)} bundled articles…")  # fmt: skip
+        archive.add(articles)
+    return archive

@@ -1,0 +1,137 @@
+"""One frozen Settings object, built once: defaults < config file < environment < command line.
+
+`load_settings` is the only place newsqa reads os.environ. The config file is TOML, at
+$NEWSQA_CONFIG or <user config dir>/newsqa/config.toml, with the same names as the table below in
+lower case (`index_dir = "..."`). Secrets (the bot token) are never printed: `Settings.__repr__` and
+`describe()` hide them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from corpus.errors import NewsqaError
+from index.encoder import DEFAULT_MODEL
+
+
+class SettingsError(NewsqaError):
+    """A setting has a value newsqa cannot use."""
+
+
+def _default_index_dir() -> Path:
+    return Path(platformdirs.user_data_dir("newsqa")) / "index"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything newsqa can be configured with. Field metadata: env var and one-line help."""
+
+    index_dir: Path = field(
+        default_factory=_default_index_dir,
+        metadata={"env": "NEWSQA_INDEX_DIR", "help": "index directory (manifest, SQLite, FAISS)"},
+    )
+    model: str = field(
+        default=DEFAULT_MODEL,
+        metadata={"env": "NEWSQA_MODEL", "help": "sentence-transformers model name or path"},
+    )
+    batch_size: int = field(
+        default=64, metadata={"env": "NEWSQA_BATCH_SIZE", "help": "texts per encoding batch"}
+    )
+    k: int = field(default=5, metadata={"env": "NEWSQA_K", "help": "results per question"})
+    max_per_article: int = field(
+        default=3,
+        metadata={"env": "NEWSQA_MAX_PER_ARTICLE", "help": "most passages from one article in results"},
+    )
+    index_type: str = field(
+        default="flat", metadata={"env": "NEWSQA_INDEX_TYPE", "help": "FAISS index type for new indexes"}
+    )
+    max_file_mb: float = field(
+        default=20.0, metadata={"env": "NEWSQA_MAX_FILE_MB", "help": "largest file or download read"}
+    )
+    telegram_token: str | None = field(
+        default=None,
+        repr=False,
+        metadata={"env": "TELEGRAM_BOT_TOKEN", "help": "Telegram bot token (secret)", "secret": True},
+    )
+    telegram_token_file: Path | None = field(
+        default=None,
+        metadata={"env": "TELEGRAM_BOT_TOKEN_FILE", "help": "file holding the Telegram bot token"},
+    )
+    telegram_api_base_url: str = field(
+        default="https://api.telegram.org",
+        metadata={"env": "TELEGRAM_API_BASE_URL", "help": "Bot API server (a local one, or a fake)"},
+    )
+
+    def describe(self) -> dict[str, str]:
+        """Each setting's current value for display; secrets shown only as set or unset."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("secret"):
+                out[f.name] = "(set)" if value else "(unset)"
+            else:
+                out[f.name] = "" if value is None else str(value)
+        return out
+
+
+def _convert(name: str, value: Any, kind: str) -> Any:
+    """A raw value (TOML, environment or flag) as the field's type; `kind` is its annotation."""
+    text = str(value).strip()
+    base = kind.removesuffix(" | None")
+    if base != kind and not text:
+        return None
+    try:
+        if base == "int":
+            number = int(text)
+            if number < 1:
+                raise ValueError("must be at least 1")
+            return number
+        if base == "float":
+            real = float(text)
+            if real <= 0:
+                raise ValueError("must be positive")
+            return real
+    except ValueError as e:
+        raise SettingsError(f"setting {name}: {value!r} is not valid ({e})") from e
+    if base == "Path":
+        return Path(text).expanduser()
+    return text
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    if env.get("NEWSQA_CONFIG"):
+        return Path(env["NEWSQA_CONFIG"]).expanduser()
+    return Path(platformdirs.user_config_dir("newsqa")) / "config.toml"
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from defaults, the config file, the environment and `overrides` (CLI flags)."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    path = config_path(env)
+    if path.exists():
+        try:
+            values.update(tomllib.loads(path.read_text(encoding="utf-8")))
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise SettingsError(f"config file {path}: {e}") from e
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise SettingsError(f"config file {path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    for name, f in fields.items():
+        if env.get(f.metadata["env"]):
+            values[name] = env[f.metadata["env"]]
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = value
+    return Settings(**{name: _convert(name, v, str(fields[name].type)) for name, v in values.items()})

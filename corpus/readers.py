@@ -1,0 +1,386 @@
+"""Readers: files, directories, feeds and URLs in, cleaned `Article`s out.
+
+A reader is chosen by extension, else by sniffing the content. Every failure is a `CorpusError` whose
+message names the input and the reason in one line; one bad input (or one bad line of a JSONL file,
+or one empty feed entry) never stops the others.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import charset_normalizer
+import yaml
+
+from corpus.clean import clean_text, infer_title, split_title
+from corpus.dates import normalize_date
+from corpus.errors import CorpusError
+from corpus.fetch import Fetched, fetch
+from corpus.ids import article_id
+from corpus.types import Article, ReadResult
+
+TEXT, MARKDOWN, HTML, JSONL, FEED = "text", "markdown", "html", "jsonl", "feed"
+EXTENSIONS = {
+    ".txt": TEXT, ".text": TEXT,
+    ".md": MARKDOWN, ".markdown": MARKDOWN,
+    ".html": HTML, ".htm": HTML, ".xhtml": HTML,
+    ".jsonl": JSONL, ".ndjson": JSONL,
+    ".xml": FEED, ".rss": FEED, ".atom": FEED,
+}  # fmt: skip
+_ID_OK = re.compile(r"^[\w.:@/-]{1,128}$")
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Bounds on what one input may bring in."""
+
+    max_file_bytes: int = 20_000_000
+    max_article_chars: int = 2_000_000
+    allow_private_urls: bool = True
+
+
+def is_url(item: str) -> bool:
+    return item.startswith(("http://", "https://"))
+
+
+def read_input(item: str, limits: ReadLimits | None = None) -> ReadResult:
+    """Read one command-line input: a URL, a file or a directory."""
+    limits = limits or ReadLimits()
+    try:
+        if is_url(item):
+            return read_url(item, limits)
+        path = Path(item).expanduser()
+        if path.is_dir():
+            return read_directory(path, limits)
+        return read_file(path, limits)
+    except CorpusError as e:
+        return ReadResult(failures=[str(e)])
+
+
+def read_inputs(items: Iterable[str], limits: ReadLimits | None = None) -> Iterator[ReadResult]:
+    for item in items:
+        yield read_input(item, limits)
+
+
+def read_directory(root: Path, limits: ReadLimits) -> ReadResult:
+    """Every supported file under `root`, recursively, in name order; hidden entries skipped."""
+    result = ReadResult()
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        if path.suffix.lower() not in EXTENSIONS:
+            result.failures.append(f"{path}: unsupported file type {path.suffix or '(none)'!r}")
+            continue
+        try:
+            part = read_file(path, limits)
+        except CorpusError as e:
+            result.failures.append(str(e))
+            continue
+        result.articles.extend(part.articles)
+        result.failures.extend(part.failures)
+    return result
+
+
+def read_file(path: Path, limits: ReadLimits) -> ReadResult:
+    origin = str(path.resolve()) if path.exists() else str(path)
+    try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise CorpusError(
+                origin,
+                f"too large ({size / 1e6:.1f} MB; the limit is {limits.max_file_bytes / 1e6:.0f} MB)",
+            )
+        data = path.read_bytes()
+    except FileNotFoundError as e:
+        raise CorpusError(origin, "no such file or directory") from e
+    except IsADirectoryError as e:
+        raise CorpusError(origin, "is a directory") from e
+    except OSError as e:
+        raise CorpusError(origin, f"cannot read ({e.strerror or e})") from e
+    kind = EXTENSIONS.get(path.suffix.lower()) or sniff(data)
+    return parse(kind, data, origin=origin, url=None, limits=limits)
+
+
+def read_url(url: str, limits: ReadLimits) -> ReadResult:
+    fetched = fetch(url, max_bytes=limits.max_file_bytes, allow_private=limits.allow_private_urls)
+    return parse(kind_of_response(fetched), fetched.body, origin=fetched.url, url=fetched.url,
+                 limits=limits)  # fmt: skip
+
+
+def kind_of_response(fetched: Fetched) -> str:
+    content_type = fetched.content_type
+    if "html" in content_type:
+        return HTML
+    if any(word in content_type for word in ("rss", "atom", "xml")):
+        return FEED
+    if content_type == "text/plain":
+        return TEXT
+    return sniff(fetched.body)
+
+
+def sniff(data: bytes) -> str:
+    """Guess a format from the first bytes of content with no telling extension."""
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<?xml") or head.startswith((b"<rss", b"<feed", b"<rdf")):
+        return HTML if b"<html" in head else FEED
+    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in head:
+        return HTML
+    if head.startswith(b"{"):
+        return JSONL
+    return TEXT
+
+
+def parse(kind: str, data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
+    parsers: dict[str, Callable[..., ReadResult]] = {
+        TEXT: _parse_text, MARKDOWN: _parse_markdown, HTML: _parse_html,
+        JSONL: _parse_jsonl, FEED: _parse_feed,
+    }  # fmt: skip
+    return parsers[kind](data, origin=origin, url=url, limits=limits)
+
+
+def decode(data: bytes, origin: str) -> str:
+    """Text of a file in UTF-8, UTF-16 or a legacy encoding; CorpusError for binary or empty."""
+    if not data.strip():
+        raise CorpusError(origin, "empty file")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as e:
+            raise CorpusError(origin, "invalid UTF-16 text") from e
+    if data.startswith(b"%PDF"):
+        raise CorpusError(origin, "binary file (PDF is not supported; save it as text first)")
+    if b"\x00" in data[:8192]:
+        raise CorpusError(origin, "binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    guess = charset_normalizer.from_bytes(data).best()
+    text = str(guess) if guess is not None else data.decode("cp1252", errors="replace")
+    if _has_controls(text):
+        raise CorpusError(origin, "binary file, not text in any known encoding")
+    return text
+
+
+def _has_controls(text: str) -> bool:
+    sample = text[:20000]
+    controls = sum(
+        1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r\f") or 0x7F <= ord(ch) < 0xA0
+    )
+    return controls > max(2, len(sample) // 200)
+
+
+def make_article(
+    *,
+    text: str,
+    origin: str,
+    limits: ReadLimits,
+    title: str | None = None,
+    url: str | None = None,
+    source: str | None = None,
+    published: object = None,
+    given_id: str | None = None,
+    clean: bool = True,
+) -> Article:
+    """Clean the text, infer what is missing, check the bounds, and give the article its id."""
+    if clean:
+        text = clean_text(text)
+    if len(text) > limits.max_article_chars:
+        raise CorpusError(origin, f"article too long ({len(text):,} characters; the limit is "
+                                  f"{limits.max_article_chars:,})")  # fmt: skip
+    title = " ".join((title or "").split())
+    if not title:
+        title, text = split_title(text)
+    if not text.strip():
+        raise CorpusError(origin, "no article text")
+    if not source and url:
+        source = _host(url)
+    ident = given_id if given_id and _ID_OK.match(given_id) else None
+    if given_id and not ident:
+        ident = article_id(None, f"id:{given_id}")
+    return Article(
+        id=ident or article_id(url, text),
+        title=title or infer_title(text),
+        text=text,
+        url=url or None,
+        source=(source or "").strip() or None,
+        published=normalize_date(published),
+        origin=origin,
+    )
+
+
+def _host(url: str) -> str | None:
+    host = urlsplit(url).hostname
+    return host.removeprefix("www.") if host else None
+
+
+def _parse_text(data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
+    text = decode(data, origin)
+    return ReadResult(articles=[make_article(text=text, origin=origin, url=url, limits=limits)])
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+_MD_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+
+
+def _parse_markdown(data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
+    text = decode(data, origin)
+    meta: dict[str, Any] = {}
+    match = _FRONT_MATTER.match(text)
+    if match:
+        try:
+            loaded = yaml.safe_load(match.group(1))
+        except yaml.YAMLError as e:
+            raise CorpusError(origin, f"bad front matter ({str(e).splitlines()[0]})") from e
+        if isinstance(loaded, dict):
+            meta = {str(k).lower(): v for k, v in loaded.items()}
+        text = text[match.end() :]
+    title = str(meta.get("title") or "") or None
+    heading = _MD_HEADING.search(text)
+    if heading and not title and not text[: heading.start()].strip():
+        title = heading.group(1)
+        text = text[heading.end() :]
+    body = _MD_EMPHASIS.sub(r"\2", _MD_LINK.sub(r"\1", _MD_HEADING.sub(r"\1", text)))
+    article = make_article(
+        text=body,
+        origin=origin,
+        limits=limits,
+        title=title,
+        url=str(meta.get("url") or meta.get("link") or url or "") or None,
+        source=str(meta.get("source") or meta.get("outlet") or "") or None,
+        published=meta.get("published") or meta.get("date"),
+        given_id=str(meta["id"]) if meta.get("id") else None,
+    )
+    return ReadResult(articles=[article])
+
+
+def _parse_html(data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
+    import trafilatura  # heavy; only HTML needs it
+
+    html = decode(data, origin)
+    doc = trafilatura.bare_extraction(
+        html, url=url, with_metadata=True, include_comments=False, include_tables=False
+    )
+    text = getattr(doc, "text", None) if doc is not None else None
+    if not text or not text.strip():
+        raise CorpusError(origin, "no article text found in the HTML")
+    title = (getattr(doc, "title", None) or "").strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if lines and title and lines[0] == title:
+        lines = lines[1:]
+    page_url = url or getattr(doc, "url", None)
+    article = make_article(
+        text="\n\n".join(lines),
+        origin=origin,
+        limits=limits,
+        title=title or None,
+        url=page_url,
+        source=getattr(doc, "sitename", None) or getattr(doc, "hostname", None),
+        published=getattr(doc, "date", None),
+    )
+    return ReadResult(articles=[article])
+
+
+def _parse_jsonl(data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
+    text = decode(data, origin)
+    result = ReadResult()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{origin}:{number}"
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise CorpusError(where, "not a JSON object")
+            body = record.get("text")
+            if not isinstance(body, str) or not body.strip():
+                raise CorpusError(where, "missing or empty 'text'")
+            result.articles.append(
+                make_article(
+                    text=body,
+                    origin=where,
+                    limits=limits,
+                    title=_str(record.get("title")),
+                    url=_str(record.get("url")),
+                    source=_str(record.get("source")),
+                    published=record.get("published"),
+                    given_id=_str(record.get("id")),
+                )
+            )
+        except json.JSONDecodeError as e:
+            result.failures.append(f"{where}: malformed JSON ({e.msg})")
+        except CorpusError as e:
+            result.failures.append(str(e))
+    if not result.articles and not result.failures:
+        raise CorpusError(origin, "no articles in JSONL")
+    return result
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _parse_feed(data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
+    import feedparser
+
+    if not data.strip():
+        raise CorpusError(origin, "empty file")
+    feed = feedparser.parse(data)
+    if not feed.entries:
+        reason = getattr(feed, "bozo_exception", None)
+        detail = f" ({str(reason).splitlines()[0]})" if reason else ""
+        raise CorpusError(origin, f"not a valid RSS/Atom feed, no entries{detail}")
+    outlet = feed.feed.get("title")
+    result = ReadResult()
+    for number, entry in enumerate(feed.entries, start=1):
+        link = entry.get("link")
+        where = link or f"{origin}#{number}"
+        content = entry.get("content") or []
+        html = max((c.get("value", "") for c in content), key=len, default="") or entry.get(
+            "summary", ""
+        )
+        try:
+            result.articles.append(
+                make_article(
+                    text=html_fragment_text(html),
+                    origin=where,
+                    limits=limits,
+                    title=entry.get("title"),
+                    url=link,
+                    source=outlet,
+                    published=entry.get("published_parsed") or entry.get("updated_parsed"),
+                    given_id=None,
+                )
+            )
+        except CorpusError as e:
+            result.failures.append(str(e))
+    return result
+
+
+_BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr")
+
+
+def html_fragment_text(fragment: str) -> str:
+    """Plain text of an HTML fragment (a feed entry), one paragraph per block element."""
+    if "<" not in fragment:
+        return fragment
+    import lxml.html
+
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except Exception:  # lxml raises several unrelated types on garbage
+        return re.sub(r"<[^>]+>", " ", fragment)
+    for bad in root.xpath("//script|//style|//noscript"):
+        bad.drop_tree()
+    for element in root.iter(*_BLOCK_TAGS):
+        element.tail = "\n\n" + (element.tail or "")
+    return str(root.text_content())

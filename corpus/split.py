@@ -1,0 +1,187 @@
+"""Sentence-aware splitting of article text into overlapping passages.
+
+Sentences are found with rules tuned for news prose: honorifics and titles ("Mr", "Gen", "Sen."),
+dotted acronyms ("U.S.", "U.N."), initials ("John F. Kennedy"), ellipses (". . ."), closing curly
+quotes that belong to the sentence they end, and em dashes that never end one. Every span is an
+offset into the original text, so `text[s:e]` is always the exact sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from corpus.types import Passage
+
+Span = tuple[int, int]
+
+ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms mx dr prof gen lt col maj capt cpt sgt cmdr adm gov sen rep rev hon pres supt insp
+    st mt ft jr sr inc ltd co corp plc llc bros dept univ assn vs v etc al cf approx est vol fig
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun
+    ave blvd rd
+    """.split()
+)
+# After a dotted acronym ("U.S.") a sentence ends only when one of these words starts the next.
+SENTENCE_STARTERS = frozenset(
+    """
+    The A An He She It They We I You But And Or So Yet In On At For This That These Those There
+    Its His Her Their Our My What Why How When Where Who Which While After Before Although However
+    Meanwhile Still Mr Mrs Ms Dr
+    """.split()
+)
+
+_TERMINAL = re.compile(r"(?P<term>[.!?]+|…)(?P<close>[”’\"')\]»]*)(?P<space>\s+)(?P<next>\S)")
+_OPENERS = "“‘\"'([«"
+_LAST_WORD = re.compile(r"(\S+)$")
+_ACRONYM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
+_WORD = re.compile(r"[^\s.,;:!?”’\"')\]]+")
+_TERMINAL_END = re.compile(r"[.!?…:;][”’\"')\]»]*$")
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """How articles are cut into passages; stored in the manifest, since it changes the index."""
+
+    sentences_per_passage: int = 4
+    overlap: int = 1
+    max_chars: int = 1000
+    max_sentence_chars: int = 600
+
+
+def paragraphs(text: str) -> list[Span]:
+    """Spans of paragraphs: blank lines separate them; a hard-wrapped line joins the one before."""
+    spans: list[Span] = []
+    start: int | None = None
+    last_end = 0
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n")
+        stripped = body.strip()
+        line_start = pos
+        pos += len(line)
+        if not stripped:
+            if start is not None:
+                spans.append((start, last_end))
+                start = None
+            continue
+        lead = line_start + (len(body) - len(body.lstrip()))
+        tail = line_start + len(body.rstrip())
+        wrapped = (
+            start is not None
+            and not _TERMINAL_END.search(text[start:last_end])
+            and stripped[0].islower()
+        )
+        if start is not None and not wrapped:
+            spans.append((start, last_end))
+            start = None
+        if start is None:
+            start = lead
+        last_end = tail
+    if start is not None:
+        spans.append((start, last_end))
+    return spans
+
+
+def _is_boundary(text: str, match: re.Match[str]) -> bool:
+    term, nxt = match.group("term"), match.group("next")
+    if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS):
+        return False
+    if term in ("…",) or term.startswith(".."):
+        return False
+    before = text[: match.start()]
+    if term == "." and before.endswith((" .", ". .")):
+        return False  # the last dot of a spaced ellipsis ". . ."
+    if term != ".":
+        return True
+    last = _LAST_WORD.search(before)
+    if last is None:
+        return True
+    token = last.group(1).lstrip(_OPENERS + "—–-")
+    if token.lower() in ABBREVIATIONS:
+        return False
+    if token.lower() in ("no", "nos"):
+        return not nxt.isdigit()
+    if len(token) == 1 and token.isupper():
+        return False  # an initial: "John F. Kennedy"
+    if _ACRONYM.fullmatch(token):
+        word = _WORD.match(text, match.start("next"))
+        return word is not None and word.group(0) in SENTENCE_STARTERS
+    return True
+
+
+def _split_long(text: str, start: int, end: int, limit: int) -> Iterator[Span]:
+    """Cut an over-long run of text without sentence punctuation at whitespace."""
+    while end - start > limit:
+        cut = text.rfind(" ", start + 1, start + limit)
+        if cut <= start:
+            cut = start + limit
+        yield start, cut
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if start < end:
+        yield start, end
+
+
+def sentences(text: str, max_sentence_chars: int = 600) -> list[Span]:
+    """Spans of the sentences of `text`, trimmed of surrounding whitespace."""
+    spans: list[Span] = []
+    for p_start, p_end in paragraphs(text):
+        para = text[p_start:p_end]
+        begin = 0
+        for match in _TERMINAL.finditer(para):
+            if not _is_boundary(para, match):
+                continue
+            end = match.end("close")
+            spans.extend(_split_long(text, p_start + begin, p_start + end, max_sentence_chars))
+            begin = match.start("next")
+        if begin < len(para):
+            spans.extend(_split_long(text, p_start + begin, p_end, max_sentence_chars))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def windows(count: int, lengths: list[int], config: SplitConfig) -> Iterator[tuple[int, int]]:
+    """Half-open ranges of sentence indexes, each a passage: a few sentences, a small overlap."""
+    first = 0
+    while first < count:
+        last = first + 1
+        size = lengths[first]
+        while (
+            last < count
+            and last - first < config.sentences_per_passage
+            and size + lengths[last] <= config.max_chars
+        ):
+            size += lengths[last]
+            last += 1
+        yield first, last
+        if last >= count:
+            return
+        first = max(first + 1, last - config.overlap)
+
+
+def split_passages(article_id: str, text: str, config: SplitConfig | None = None) -> list[Passage]:
+    """Cut one article into passages of whole sentences; passages never cross articles."""
+    config = config or SplitConfig()
+    spans = sentences(text, config.max_sentence_chars)
+    lengths = [e - s for s, e in spans]
+    passages = []
+    for ordinal, (first, last) in enumerate(windows(len(spans), lengths, config)):
+        start, end = spans[first][0], spans[last - 1][1]
+        passages.append(
+            Passage(
+                article_id=article_id,
+                ordinal=ordinal,
+                text=text[start:end],
+                start=start,
+                sentences=tuple((s - start, e - start) for s, e in spans[first:last]),
+            )
+        )
+    return passages
+
+
+def embedding_text(title: str, passage_text: str) -> str:
+    """What the encoder sees for a passage: its article's title as context, then the passage."""
+    return f"{title}\n{passage_text}" if title else passage_text

@@ -1,0 +1,61 @@
+"""The values that flow out of corpus/: articles and their passages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article, cleaned, as the archive stores it."""
+
+    id: str
+    title: str
+    text: str
+    url: str | None = None
+    source: str | None = None
+    published: str | None = None  # ISO 8601: "2017-12-01" or "2017-12-01T09:30:00+00:00"
+    origin: str = ""  # the path or URL it was read from
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A few consecutive sentences of one article, quoted verbatim.
+
+    `text == article.text[start:start + len(text)]` and every sentence span `(s, e)` is an offset
+    into `text`, so later stages can quote single sentences exactly.
+    """
+
+    article_id: str
+    ordinal: int
+    text: str
+    start: int
+    sentences: tuple[tuple[int, int], ...]
+    id: int | None = None  # assigned by the index
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
+    def sentence_texts(self) -> list[str]:
+        return [self.text[s:e] for s, e in self.sentences]
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """What a citation needs of an article: everything but its text."""
+
+    id: str
+    title: str
+    url: str | None
+    source: str | None
+    published: str | None
+    origin: str
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What reading one input produced: the articles, and a reason for each part that failed."""
+
+    articles: list[Article] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # one line each: "origin: reason"

@@ -1,0 +1,601 @@
+"""An index directory: open or create it, add and remove articles atomically, search it.
+
+Layout of the directory:
+
+    manifest.json              what the index holds (model, dimension, counts, versions, times)
+    newsqa.sqlite              articles, passages with their vectors, FTS5; the commit point
+    vectors.<generation>.faiss the FAISS index for one committed generation
+
+A write encodes first, then, holding the writer lock: opens a SQLite transaction, applies the
+changes, writes the next generation's FAISS file (temporary file, fsync, rename), commits (the
+generation number lives in SQLite, so the commit switches both at once), then rewrites the manifest
+and removes FAISS files two generations old. A crash at any point leaves the last committed
+generation whole: SQLite rolls back, and that generation's FAISS file is still there.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from corpus.ids import content_hash
+from corpus.split import SplitConfig, embedding_text, split_passages
+from corpus.types import Article, ArticleInfo, Passage
+from index.encoder import Encoder
+from index.errors import (
+    ArchiveError,
+    IndexCorruptError,
+    IndexLockedError,
+    IndexNotFoundError,
+    ModelMismatchError,
+)
+from index.fts import match_expression
+from index.fusion import cap_per_group, reciprocal_rank_fusion
+from index.manifest import MANIFEST, Manifest, read_manifest, write_manifest
+from index.store import Filters, StoredArticle, Store
+from index.vectors import FLAT, VectorIndex
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+DATABASE = "newsqa.sqlite"
+LOCK = ".write.lock"
+RETRIEVERS = ("hybrid", "dense", "bm25")
+WRITE_BATCH_ARTICLES = 2000
+
+
+def vectors_file(generation: int) -> str:
+    return f"vectors.{generation:08d}.faiss"
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Knobs of hybrid search; defaults chosen by measurement (docs/quality.md)."""
+
+    candidates: int = 50
+    rrf_k: float = 60.0
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    title_weight: float = 0.5
+    max_per_article: int = 3
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage, its article, and why it ranked where it did."""
+
+    passage: Passage
+    article: ArticleInfo
+    score: float
+    dense_score: float | None = None  # cosine similarity of question and passage
+    bm25_score: float | None = None
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass
+class IngestReport:
+    """What one `add` did, article by article."""
+
+    added: list[ArticleInfo] = field(default_factory=list)
+    updated: list[ArticleInfo] = field(default_factory=list)
+    unchanged: list[ArticleInfo] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    passages: int = 0
+
+    def merge(self, other: IngestReport) -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.failed += other.failed
+        self.passages += other.passages
+
+
+def _info(article: Article) -> ArticleInfo:
+    return ArticleInfo(article.id, article.title, article.url, article.source, article.published,
+                       article.origin)  # fmt: skip
+
+
+def article_hash(article: Article) -> str:
+    return content_hash(article.title, article.text, article.url, article.source, article.published)
+
+
+def _is_file_origin(origin: str) -> bool:
+    """Articles read from a whole file (not a URL, a JSONL line or a bundled name) track it."""
+    return origin.startswith("/") and ":" not in origin
+
+
+@dataclass
+class _Change:
+    deletes: list[str] = field(default_factory=list)
+    inserts: list[tuple[Article, str, list[Passage], NDArray[np.float32]]] = field(
+        default_factory=list
+    )
+    keep_added: dict[str, str] = field(default_factory=dict)
+
+
+class Archive:
+    """A newsqa index directory, open for searching and (under a lock) writing."""
+
+    def __init__(
+        self,
+        directory: Path,
+        encoder: Encoder,
+        store: Store,
+        manifest: Manifest,
+        search_config: SearchConfig,
+        load_vectors: bool = True,
+    ):
+        self.directory = directory
+        self.encoder = encoder
+        self.store = store
+        self.manifest = manifest
+        self.search_config = search_config
+        self.split_config = SplitConfig(**manifest.split)
+        self._vectors = VectorIndex.create(manifest.dimension, manifest.index_type)
+        self._generation = -1
+        if load_vectors:
+            self.refresh()
+
+    # opening
+
+    @staticmethod
+    def exists(directory: Path) -> bool:
+        return (directory / MANIFEST).exists() or (directory / DATABASE).exists()
+
+    @classmethod
+    def open(
+        cls,
+        directory: Path,
+        encoder: Encoder,
+        *,
+        create: bool = False,
+        index_type: str = FLAT,
+        split: SplitConfig | None = None,
+        search: SearchConfig | None = None,
+    ) -> Archive:
+        """Open the index in `directory`; with create=True, make an empty one if there is none."""
+        directory = Path(directory)
+        search = search or SearchConfig()
+        if not cls.exists(directory):
+            if not create:
+                raise IndexNotFoundError(
+                    f"no index in {directory}; build one with `newsqa ingest PATH...`"
+                )
+            if directory.exists() and any(directory.iterdir()):
+                raise ArchiveError(
+                    f"{directory} is not empty and holds no newsqa index; choose another --index"
+                )
+            return cls._create(directory, encoder, index_type, split or SplitConfig(), search)
+        manifest = read_manifest(directory)
+        if manifest.model != encoder.name:
+            raise ModelMismatchError(
+                f"the index in {directory} was built with model {manifest.model!r}, but the "
+                f"configured model is {encoder.name!r}; set NEWSQA_MODEL={manifest.model} (or "
+                "--model) to use it, or build a new index in another directory"
+            )
+        store = Store(directory / DATABASE)
+        stored_model = store.get_meta("model")
+        if stored_model != manifest.model:
+            store.close()
+            raise IndexCorruptError(
+                f"manifest.json in {directory} names model {manifest.model!r} but the database "
+                f"was built with {stored_model!r}; run `newsqa index rebuild` to rewrite the manifest"
+            )
+        return cls(directory, encoder, store, manifest, search)
+
+    @classmethod
+    def _create(
+        cls, directory: Path, encoder: Encoder, index_type: str, split: SplitConfig,
+        search: SearchConfig,
+    ) -> Archive:  # fmt: skip
+        directory.mkdir(parents=True, exist_ok=True)
+        now = _now()
+        manifest = Manifest(
+            model=encoder.name,
+            dimension=encoder.dimension,
+            index_type=index_type,
+            split=asdict(split),
+            created=now,
+            updated=now,
+            versions=_versions(),
+        )
+        VectorIndex.create(manifest.dimension, index_type).save(directory / vectors_file(0))
+        store = Store(directory / DATABASE, create=True)
+        with store.transaction() as db:
+            for key in ("model", "dimension", "index_type", "created"):
+                Store.set_meta(db, key, str(getattr(manifest, key)))
+            Store.set_meta(db, "split", json.dumps(manifest.split))
+            Store.set_meta(db, "generation", "0")
+            Store.set_meta(db, "updated", now)
+        write_manifest(directory, manifest)
+        return cls(directory, encoder, store, manifest, search)
+
+    @classmethod
+    def recover(cls, directory: Path) -> Archive:
+        """Open a damaged index for `rebuild`: the manifest and FAISS file are not trusted."""
+        from index.encoder import SentenceTransformerEncoder  # named only; rebuild encodes nothing
+
+        store = Store(Path(directory) / DATABASE)
+        meta = {k: store.get_meta(k) for k in ("model", "dimension", "index_type", "split", "created")}
+        if not meta["model"] or not meta["dimension"]:
+            store.close()
+            raise IndexCorruptError(
+                f"{directory}/{DATABASE} holds no index metadata; it cannot be rebuilt"
+            )
+        manifest = Manifest(
+            model=str(meta["model"]),
+            dimension=int(str(meta["dimension"])),
+            index_type=meta["index_type"] or FLAT,
+            split=json.loads(meta["split"] or "{}") or asdict(SplitConfig()),
+            created=meta["created"] or _now(),
+            versions=_versions(),
+        )
+        encoder = SentenceTransformerEncoder(manifest.model)
+        return cls(Path(directory), encoder, store, manifest, SearchConfig(), load_vectors=False)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def refresh(self) -> bool:
+        """Load the newest committed generation's vectors if another writer made one."""
+        for _ in range(3):
+            generation, passages = self._snapshot()
+            if generation == self._generation:
+                return False
+            try:
+                vectors = VectorIndex.load(
+                    self.directory / vectors_file(generation), self.manifest.index_type
+                )
+            except IndexCorruptError:
+                if self._snapshot()[0] != generation:
+                    continue  # a writer moved on and removed it; read the newer one
+                raise
+            if len(vectors) != passages:
+                raise IndexCorruptError(
+                    f"{vectors_file(generation)} holds {len(vectors)} vectors but the database "
+                    f"{passages} passages; run `newsqa index rebuild`"
+                )
+            self._vectors, self._generation = vectors, generation
+            return True
+        raise IndexLockedError(f"{self.directory} changes too fast to read; try again")
+
+    def _snapshot(self) -> tuple[int, int]:
+        rows = self.store.query(
+            "SELECT (SELECT value FROM meta WHERE key = 'generation'), (SELECT count(*) FROM passages)"
+        )
+        return int(rows[0][0] or 0), int(rows[0][1])
+
+    # writing
+
+    @contextmanager
+    def _write_lock(self, timeout: float = 60.0, refresh: bool = True) -> Iterator[None]:
+        with open(self.directory / LOCK, "a+") as handle:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise IndexLockedError(
+                            f"another newsqa process is writing to {self.directory}; try again "
+                            "when it is done"
+                        ) from None
+                    time.sleep(0.1)
+            try:
+                if refresh:
+                    self.refresh()
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def add(self, articles: Iterable[Article]) -> IngestReport:
+        """Add new articles, replace changed ones, skip unchanged ones; never re-encode the rest."""
+        report = IngestReport()
+        batch: list[Article] = []
+        seen: set[str] = set()
+        for article in articles:
+            if article.id in seen:
+                report.unchanged.append(_info(article))
+                continue
+            seen.add(article.id)
+            batch.append(article)
+            if len(batch) >= WRITE_BATCH_ARTICLES:
+                report.merge(self._add_batch(batch))
+                batch = []
+        if batch:
+            report.merge(self._add_batch(batch))
+        return report
+
+    def _add_batch(self, articles: list[Article]) -> IngestReport:
+        report = IngestReport()
+        with self._write_lock():
+            hashes = self.store.article_hashes(a.id for a in articles)
+            change = _Change()
+            incoming = {a.id for a in articles}
+            for article in articles:
+                digest = article_hash(article)
+                if hashes.get(article.id) == digest:
+                    report.unchanged.append(_info(article))
+                    continue
+                replaced = [article.id] if article.id in hashes else []
+                if not replaced and _is_file_origin(article.origin):
+                    replaced = [
+                        old for old in self.store.article_ids_by_origin(article.origin)
+                        if old not in incoming
+                    ]  # fmt: skip
+                (report.updated if replaced else report.added).append(_info(article))
+                change.deletes += replaced
+                passages = split_passages(article.id, article.text, self.split_config)
+                change.inserts.append((article, digest, passages, np.zeros((0,), np.float32)))
+            texts = [
+                embedding_text(article.title, p.text)
+                for article, _, passages, _ in change.inserts
+                for p in passages
+            ]
+            vectors = self.encoder.encode_documents(texts)
+            offset = 0
+            for i, (article, digest, passages, _) in enumerate(change.inserts):
+                change.inserts[i] = (article, digest, passages, vectors[offset : offset + len(passages)])
+                offset += len(passages)
+            report.passages = offset
+            change.keep_added = self.store.added_dates(change.deletes)
+            if change.inserts or change.deletes:
+                self._commit(change)
+        return report
+
+    def remove(self, article_ids: Sequence[str]) -> list[ArticleInfo]:
+        """Delete articles by id (or unique id prefix); returns what was removed."""
+        with self._write_lock():
+            found: list[ArticleInfo] = []
+            for prefix in article_ids:
+                matches = self.store.find_article_ids(prefix) if prefix else []
+                if len(matches) != 1:
+                    why = "no article has" if not matches else f"{len(matches)} articles have"
+                    raise ArchiveError(f"{why} the id {prefix!r}; see `newsqa list`")
+                article = self.store.get_article(matches[0])
+                assert article is not None
+                found.append(_info(article))
+            self._commit(_Change(deletes=[info.id for info in found]))
+            return found
+
+    def _commit(self, change: _Change) -> None:
+        generation = self._generation + 1
+        now = _now()
+        try:
+            with self.store.transaction() as db:
+                old_ids = np.array(self.store.passage_ids_of(db, change.deletes), dtype=np.int64)
+                Store.delete_articles(db, change.deletes)
+                new_ids: list[int] = []
+                new_vectors = []
+                for article, digest, passages, vectors in change.inserts:
+                    new_ids += Store.insert_article(
+                        db, article, digest, now, passages, vectors, change.keep_added.get(article.id)
+                    )
+                    new_vectors.append(vectors)
+                Store.set_meta(db, "generation", str(generation))
+                Store.set_meta(db, "updated", now)
+                self._vectors.remove(old_ids)
+                if new_ids:
+                    self._vectors.add(np.array(new_ids, np.int64), np.concatenate(new_vectors))
+                self._vectors.save(self.directory / vectors_file(generation))
+        except BaseException:
+            self._generation = -1  # the in-memory vectors may hold the failed change
+            self.refresh()
+            raise
+        self._generation = generation
+        self._write_manifest(updated=now)
+        self._remove_stale_files(generation)
+
+    def _write_manifest(self, updated: str) -> None:
+        articles, passages = self.store.counts()
+        self.manifest = Manifest(
+            **{
+                **asdict(self.manifest),
+                "articles": articles,
+                "passages": passages,
+                "generation": self._generation,
+                "updated": updated,
+                "versions": _versions(),
+            }
+        )
+        write_manifest(self.directory, self.manifest)
+
+    def _remove_stale_files(self, generation: int) -> None:
+        """FAISS files older than the previous generation (a reader may still be loading that)."""
+        for path in self.directory.glob("vectors.*.faiss*"):
+            stem = path.name.split(".")[1]
+            if path.name.endswith(".tmp") or (stem.isdigit() and int(stem) < generation - 1):
+                path.unlink(missing_ok=True)
+
+    def rebuild(self) -> None:
+        """Rewrite the FAISS file, the full-text index and the manifest from the stored passages."""
+        with self._write_lock(refresh=False):
+            vectors = VectorIndex.create(self.manifest.dimension, self.manifest.index_type)
+            for ids, batch in self.store.iter_embeddings(self.manifest.dimension):
+                vectors.add(ids, batch)
+            self._vectors = vectors
+            self._commit_rebuild()
+
+    def _commit_rebuild(self) -> None:
+        generation = max(self._generation, self.store.generation()) + 1
+        now = _now()
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM passages_fts")
+            db.execute(
+                "INSERT INTO passages_fts (rowid, title, text) SELECT p.id, a.title, p.text "
+                "FROM passages p JOIN articles a ON a.id = p.article_id"
+            )
+            Store.set_meta(db, "generation", str(generation))
+            Store.set_meta(db, "updated", now)
+            self._vectors.save(self.directory / vectors_file(generation))
+        self._generation = generation
+        self._write_manifest(updated=now)
+        self._remove_stale_files(generation)
+
+    # reading
+
+    def stats(self) -> dict[str, object]:
+        self.refresh()
+        articles, passages = self.store.counts()
+        size = sum(p.stat().st_size for p in self.directory.iterdir() if p.is_file())
+        return {
+            "articles": articles,
+            "passages": passages,
+            "model": self.manifest.model,
+            "dimension": self.manifest.dimension,
+            "index_type": self.manifest.index_type,
+            "vectors": len(self._vectors),
+            "generation": self._generation,
+            "created": self.manifest.created,
+            "updated": self.store.get_meta("updated") or self.manifest.updated,
+            "index_dir": str(self.directory),
+            "size_bytes": size,
+            "versions": self.manifest.versions,
+        }
+
+    def articles(self) -> list[StoredArticle]:
+        return self.store.list_articles()
+
+    def search(
+        self, query: str, k: int = 5, filters: Filters | None = None, retriever: str = "hybrid"
+    ) -> list[Hit]:
+        return self.search_batch([query], k, filters, retriever)[0]
+
+    def search_batch(
+        self,
+        queries: Sequence[str],
+        k: int = 5,
+        filters: Filters | None = None,
+        retriever: str = "hybrid",
+    ) -> list[list[Hit]]:
+        """Top-k passages per query from dense and BM25 retrieval, fused, capped per article."""
+        if retriever not in RETRIEVERS:
+            raise ValueError(f"unknown retriever {retriever!r}; choose from {RETRIEVERS}")
+        self.refresh()
+        filters = filters or Filters()
+        config = self.search_config
+        pool = max(config.candidates, k * 4)
+        allowed = None if filters.is_empty() else self.store.passage_ids(filters)
+
+        dense: list[list[tuple[int, float]]] = [[] for _ in queries]
+        query_vectors = None
+        if retriever != "bm25" and queries:
+            query_vectors = self.encoder.encode_queries(list(queries))
+            scores, ids = self._vectors.search(query_vectors, pool, allowed)
+            dense = [
+                [(int(i), float(s)) for s, i in zip(row_s, row_i, strict=True) if i >= 0]
+                for row_s, row_i in zip(scores, ids, strict=True)
+            ]
+        lexical: list[list[tuple[int, float]]] = [[] for _ in queries]
+        if retriever != "dense":
+            weights = (config.title_weight, 1.0)
+            for n, query in enumerate(queries):
+                expression = match_expression(query)
+                if expression:
+                    lexical[n] = self.store.bm25(expression, pool, filters, weights)
+
+        results = []
+        for n in range(len(queries)):
+            qv = None if query_vectors is None else query_vectors[n]
+            results.append(self._rank(dense[n], lexical[n], k, retriever, qv))
+        return results
+
+    def _rank(
+        self,
+        dense: list[tuple[int, float]],
+        lexical: list[tuple[int, float]],
+        k: int,
+        retriever: str,
+        query_vector: NDArray[np.float32] | None,
+    ) -> list[Hit]:
+        config = self.search_config
+        if retriever == "dense":
+            fused = dense
+        elif retriever == "bm25":
+            fused = lexical
+        else:
+            fused = reciprocal_rank_fusion(
+                [[i for i, _ in dense], [i for i, _ in lexical]],
+                [config.dense_weight, config.bm25_weight],
+                config.rrf_k,
+            )
+        found = self.store.passages([i for i, _ in fused])
+        ranked = [(pid, score) for pid, score in fused if pid in found]
+        top = cap_per_group(ranked, lambda pair: found[pair[0]][0].article_id,
+                            config.max_per_article, k)  # fmt: skip
+        dense_rank = {pid: r for r, (pid, _) in enumerate(dense, start=1)}
+        dense_score = dict(dense)
+        bm25_rank = {pid: r for r, (pid, _) in enumerate(lexical, start=1)}
+        bm25_score = dict(lexical)
+        if query_vector is not None:
+            missing = [pid for pid, _ in top if pid not in dense_score]
+            for pid, vector in self.store.embeddings(missing, self.manifest.dimension).items():
+                dense_score[pid] = float(np.dot(vector, query_vector))
+        return [
+            Hit(
+                passage=found[pid][0],
+                article=found[pid][1],
+                score=float(score),
+                dense_score=dense_score.get(pid),
+                bm25_score=bm25_score.get(pid),
+                dense_rank=dense_rank.get(pid),
+                bm25_rank=bm25_rank.get(pid),
+            )
+            for pid, score in top
+        ]
+
+    def check(self) -> list[str]:
+        """Every problem found in the directory; an empty list means the index is sound."""
+        problems = self.store.integrity_problems()
+        articles, passages = self.store.counts()
+        if len(self._vectors) != passages:
+            problems.append(f"vector file holds {len(self._vectors)} vectors, database {passages}")
+        stored = sum(len(ids) for ids, _ in self.store.iter_embeddings(self.manifest.dimension))
+        if stored != passages:
+            problems.append(f"{passages - stored} passages have no stored vector")
+        if (self.manifest.articles, self.manifest.passages) != (articles, passages):
+            problems.append(
+                f"manifest counts ({self.manifest.articles} articles, {self.manifest.passages} "
+                f"passages) differ from the database ({articles}, {passages})"
+            )
+        return problems
+
+
+def _versions() -> dict[str, str]:
+    import sqlite3
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    import faiss
+
+    try:
+        newsqa_version = version("newsqa")
+    except PackageNotFoundError:
+        newsqa_version = "unknown"
+    return {
+        "newsqa": newsqa_version,
+        "faiss": str(faiss.__version__),
+        "sqlite": sqlite3.sqlite_version,
+        "python": ".".join(map(str, sys.version_info[:3])),
+    }

@@ -1,0 +1,362 @@
+"""The SQLite side of the index: articles, passages with their vectors, and FTS5 for BM25.
+
+SQLite is the source of truth and the commit point of every write: the FAISS file is a cache of the
+vectors stored here, named by the `generation` this database records.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from corpus.types import Article, ArticleInfo, Passage
+from index.errors import IndexCorruptError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    url TEXT,
+    source TEXT,
+    published TEXT,
+    origin TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    added TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_origin ON articles(origin);
+CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    sentences TEXT NOT NULL,
+    embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id, ordinal);
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
+    title, text, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+_INFO_COLUMNS = "a.id, a.title, a.url, a.source, a.published, a.origin"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search to some outlets and a published-date range (inclusive, YYYY-MM-DD)."""
+
+    sources: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+
+    def is_empty(self) -> bool:
+        return not self.sources and self.since is None and self.until is None
+
+    def sql(self) -> tuple[str, list[str]]:
+        """A WHERE clause over `articles a`, and its parameters."""
+        clauses, params = ["1"], []
+        if self.sources:
+            clauses.append(f"a.source COLLATE NOCASE IN ({','.join('?' * len(self.sources))})")
+            params.extend(self.sources)
+        if self.since:
+            clauses.append("substr(a.published, 1, 10) >= ?")
+            params.append(self.since)
+        if self.until:
+            clauses.append("substr(a.published, 1, 10) <= ?")
+            params.append(self.until)
+        return " AND ".join(clauses), params
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    info: ArticleInfo
+    content_hash: str
+    passages: int
+    added: str
+    updated: str
+
+
+def _info(row: Sequence[str | None]) -> ArticleInfo:
+    return ArticleInfo(
+        id=str(row[0]), title=str(row[1]), url=row[2], source=row[3], published=row[4],
+        origin=str(row[5]),
+    )  # fmt: skip
+
+
+class Store:
+    """One SQLite connection, shared by threads under a lock; writes go through `transaction()`."""
+
+    def __init__(self, path: Path, *, create: bool = False):
+        if not create and not path.exists():
+            raise IndexCorruptError(
+                f"database {path} is missing; restore it from a backup or build a new index "
+                "with `newsqa ingest` in an empty directory"
+            )
+        self.path = path
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA busy_timeout = 10000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+            if create:
+                self._db.executescript(SCHEMA)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+            self._db.execute("SELECT count(*) FROM articles").fetchone()
+        except sqlite3.DatabaseError as e:
+            raise IndexCorruptError(
+                f"database {path} is damaged ({e}); restore it from a backup, or run "
+                "`newsqa index check` for details"
+            ) from e
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:  # type: ignore[type-arg]
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as e:
+                if isinstance(e, sqlite3.OperationalError) and "fts5" in str(e).lower():
+                    raise
+                raise IndexCorruptError(f"database {self.path} is damaged ({e})") from e
+
+    # meta
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    @staticmethod
+    def set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def generation(self) -> int:
+        return int(self.get_meta("generation") or 0)
+
+    # articles
+
+    def counts(self) -> tuple[int, int]:
+        rows = self.query("SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM passages)")
+        return int(rows[0][0]), int(rows[0][1])
+
+    def article_hashes(self, ids: Iterable[str]) -> dict[str, str]:
+        ids = list(ids)
+        found: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.query(f"SELECT id, content_hash FROM articles WHERE id IN ({marks})", chunk):
+                found[row[0]] = row[1]
+        return found
+
+    def article_ids_by_origin(self, origin: str) -> list[str]:
+        return [row[0] for row in self.query("SELECT id FROM articles WHERE origin = ?", (origin,))]
+
+    def get_article(self, article_id: str) -> Article | None:
+        rows = self.query(
+            "SELECT id, title, text, url, source, published, origin FROM articles WHERE id = ?",
+            (article_id,),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return Article(id=r[0], title=r[1], text=r[2], url=r[3], source=r[4], published=r[5], origin=r[6])
+
+    def find_article_ids(self, prefix: str) -> list[str]:
+        return [r[0] for r in self.query("SELECT id FROM articles WHERE id LIKE ? || '%'", (prefix,))]
+
+    def list_articles(self) -> list[StoredArticle]:
+        rows = self.query(
+            f"SELECT {_INFO_COLUMNS}, a.content_hash, count(p.id), a.added, a.updated "
+            "FROM articles a LEFT JOIN passages p ON p.article_id = a.id "
+            "GROUP BY a.id ORDER BY coalesce(a.published, ''), a.added, a.title"
+        )
+        return [StoredArticle(_info(r[:6]), r[6], int(r[7]), r[8], r[9]) for r in rows]
+
+    def passage_ids_of(self, db: sqlite3.Connection, article_ids: Sequence[str]) -> list[int]:
+        ids: list[int] = []
+        for i in range(0, len(article_ids), 500):
+            chunk = list(article_ids[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            ids.extend(
+                r[0]
+                for r in db.execute(f"SELECT id FROM passages WHERE article_id IN ({marks})", chunk)
+            )
+        return ids
+
+    @staticmethod
+    def delete_articles(db: sqlite3.Connection, article_ids: Sequence[str]) -> None:
+        for i in range(0, len(article_ids), 500):
+            chunk = list(article_ids[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            db.execute(
+                f"DELETE FROM passages_fts WHERE rowid IN "
+                f"(SELECT id FROM passages WHERE article_id IN ({marks}))",
+                chunk,
+            )
+            db.execute(f"DELETE FROM passages WHERE article_id IN ({marks})", chunk)
+            db.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk)
+
+    @staticmethod
+    def insert_article(
+        db: sqlite3.Connection,
+        article: Article,
+        content_hash: str,
+        now: str,
+        passages: Sequence[Passage],
+        vectors: NDArray[np.float32],
+        added: str | None = None,
+    ) -> list[int]:
+        """Insert one article with its passages and vectors; returns the new passage ids."""
+        db.execute(
+            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (article.id, article.title, article.text, article.url, article.source,
+             article.published, article.origin, content_hash, added or now, now),
+        )  # fmt: skip
+        ids = []
+        for passage, vector in zip(passages, vectors, strict=True):
+            cursor = db.execute(
+                "INSERT INTO passages (article_id, ordinal, start, text, sentences, embedding) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (article.id, passage.ordinal, passage.start, passage.text,
+                 json.dumps(passage.sentences), np.asarray(vector, np.float32).tobytes()),
+            )  # fmt: skip
+            pid = int(cursor.lastrowid or 0)
+            db.execute(
+                "INSERT INTO passages_fts (rowid, title, text) VALUES (?, ?, ?)",
+                (pid, article.title, passage.text),
+            )
+            ids.append(pid)
+        return ids
+
+    def added_dates(self, ids: Iterable[str]) -> dict[str, str]:
+        ids = list(ids)
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(self.query(f"SELECT id, added FROM articles WHERE id IN ({marks})", chunk))
+        return out
+
+    # passages
+
+    def passages(self, ids: Sequence[int]) -> dict[int, tuple[Passage, ArticleInfo]]:
+        """Passages by id with their articles; missing ids are left out."""
+        out: dict[int, tuple[Passage, ArticleInfo]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = [int(x) for x in ids[i : i + 500]]
+            marks = ",".join("?" * len(chunk))
+            rows = self.query(
+                f"SELECT p.id, p.article_id, p.ordinal, p.start, p.text, p.sentences, {_INFO_COLUMNS} "
+                f"FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
+                chunk,
+            )
+            for r in rows:
+                spans = tuple((int(s), int(e)) for s, e in json.loads(r[5]))
+                passage = Passage(article_id=r[1], ordinal=r[2], text=r[4], start=r[3],
+                                  sentences=spans, id=r[0])  # fmt: skip
+                out[int(r[0])] = (passage, _info(r[6:12]))
+        return out
+
+    def article_passages(self, article_id: str) -> list[Passage]:
+        rows = self.query(
+            "SELECT id FROM passages WHERE article_id = ? ORDER BY ordinal", (article_id,)
+        )
+        found = self.passages([r[0] for r in rows])
+        return [found[r[0]][0] for r in rows]
+
+    def embeddings(self, ids: Sequence[int], dimension: int) -> dict[int, NDArray[np.float32]]:
+        out: dict[int, NDArray[np.float32]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = [int(x) for x in ids[i : i + 500]]
+            marks = ",".join("?" * len(chunk))
+            for pid, blob in self.query(
+                f"SELECT id, embedding FROM passages WHERE id IN ({marks})", chunk
+            ):
+                out[int(pid)] = np.frombuffer(blob, dtype=np.float32, count=dimension)
+        return out
+
+    def iter_embeddings(
+        self, dimension: int, batch: int = 10_000
+    ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.float32]]]:
+        """All stored (ids, vectors), in id order, a batch at a time."""
+        last = -1
+        while True:
+            rows = self.query(
+                "SELECT id, embedding FROM passages WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+            )
+            if not rows:
+                return
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            yield ids, vectors.reshape(len(rows), dimension)
+            last = int(ids[-1])
+
+    def passage_ids(self, filters: Filters) -> NDArray[np.int64]:
+        where, params = filters.sql()
+        rows = self.query(
+            f"SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id WHERE {where}",
+            params,
+        )
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def bm25(
+        self, expression: str, k: int, filters: Filters, weights: tuple[float, float]
+    ) -> list[tuple[int, float]]:
+        """Top-k (passage id, BM25 score) for an FTS5 expression; higher is better."""
+        where, params = filters.sql()
+        sql = (
+            "SELECT f.rowid, -bm25(passages_fts, ?, ?) AS score FROM passages_fts f "
+            "JOIN passages p ON p.id = f.rowid JOIN articles a ON a.id = p.article_id "
+            f"WHERE passages_fts MATCH ? AND {where} ORDER BY score DESC LIMIT ?"
+        )
+        rows = self.query(sql, [weights[0], weights[1], expression, *params, k])
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def integrity_problems(self) -> list[str]:
+        """What SQLite's own checks and the FTS5 consistency check find wrong."""
+        problems = [r[0] for r in self.query("PRAGMA integrity_check") if r[0] != "ok"]
+        try:
+            with self._lock:
+                self._db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('integrity-check')")
+        except sqlite3.DatabaseError as e:
+            problems.append(f"full-text index: {e}")
+        orphans = self.query(
+            "SELECT count(*) FROM passages_fts WHERE rowid NOT IN (SELECT id FROM passages)"
+        )[0][0]
+        if orphans:
+            problems.append(f"full-text index: {orphans} rows without a passage")
+        return problems
