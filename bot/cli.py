@@ -16,29 +16,46 @@ EXIT_USAGE = 2
 
 def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--index", metavar="DIR", default=default,
-                        help="index directory (default: $NEWSQA_INDEX_DIR or the user data dir)")
-    parser.add_argument("--model", metavar="NAME", default=default,
-                        help="sentence-transformers model name or path (default: all-MiniLM-L6-v2)")  # fmt: skip
+    parser.add_argument(
+        "--index",
+        metavar="DIR",
+        default=default,
+        help="index directory (default: $NEWSQA_INDEX_DIR or the user data dir)",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="NAME",
+        default=default,
+        help="sentence-transformers model name or path (default: all-MiniLM-L6-v2)",
+    )
 
 
 def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k", type=int, metavar="N", help="number of results (default 5)")
-    parser.add_argument("--source", action="append", metavar="OUTLET", default=[],
-                        help="only articles from this outlet (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--source",
+        action="append",
+        metavar="OUTLET",
+        default=[],
+        help="only articles from this outlet (repeatable)",
+    )
     parser.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published on or after")
-    parser.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before")
+    parser.add_argument(
+        "--until", metavar="YYYY-MM-DD", help="only articles published on or before"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsqa",
-        description="Ask questions of a news archive; answers quote articles verbatim, with citations.",
+        description="Ask questions of a news archive; answers quote articles, with citations.",
     )
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def command(name: str, handler: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         _common(p, suppress=True)
         p.set_defaults(handler=handler)

@@ -15,7 +15,7 @@ from bot.services import open_archive, read_limits
 from corpus.errors import NewsqaError
 from corpus.readers import read_input
 from corpus.types import ArticleInfo
-from index import Filters, Hit, IngestReport
+from index import ArchiveError, Filters, Hit, IngestReport
 
 
 def _say(message: str) -> None:
@@ -54,22 +54,30 @@ def ingest(args: argparse.Namespace) -> int:
             if result.articles:
                 report.merge(archive.add(result.articles))
     if args.json:
-        print(json.dumps({
-            "added": [asdict(a) for a in report.added],
-            "updated": [asdict(a) for a in report.updated],
-            "unchanged": [asdict(a) for a in report.unchanged],
-            "failed": report.failed,
-            "passages": report.passages,
-            "index_dir": str(settings.index_dir),
-        }, ensure_ascii=False))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "added": [asdict(a) for a in report.added],
+                    "updated": [asdict(a) for a in report.updated],
+                    "unchanged": [asdict(a) for a in report.unchanged],
+                    "failed": report.failed,
+                    "passages": report.passages,
+                    "index_dir": str(settings.index_dir),
+                },
+                ensure_ascii=False,
+            )
+        )
     else:
         print(
             f"{len(report.added)} added, {len(report.updated)} updated, "
             f"{len(report.unchanged)} unchanged, {len(report.failed)} failed; "
             f"{report.passages} passages encoded into {settings.index_dir}"
         )
-        for label, infos in (("added", report.added), ("updated", report.updated),
-                             ("unchanged", report.unchanged)):  # fmt: skip
+        for label, infos in (
+            ("added", report.added),
+            ("updated", report.updated),
+            ("unchanged", report.unchanged),
+        ):
             for info in infos:
                 print(f"  {label:<9} {info.id}  {describe_article(info)}")
         for failure in report.failed:
@@ -103,12 +111,23 @@ def list_articles(args: argparse.Namespace) -> int:
         stored = archive.articles()
     for item in stored:
         if args.json:
-            print(json.dumps({**asdict(item.info), "passages": item.passages, "added": item.added,
-                              "updated": item.updated}, ensure_ascii=False))  # fmt: skip
+            print(
+                json.dumps(
+                    {
+                        **asdict(item.info),
+                        "passages": item.passages,
+                        "added": item.added,
+                        "updated": item.updated,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         else:
             published = (item.info.published or "")[:10] or "-"
-            print(f"{item.info.id}  {published:<10}  {item.info.source or '-':<20.20}  "
-                  f"{item.passages:>4}  {item.info.title}")  # fmt: skip
+            print(
+                f"{item.info.id}  {published:<10}  {item.info.source or '-':<20.20}  "
+                f"{item.passages:>4}  {item.info.title}"
+            )
     if not args.json:
         print(f"{len(stored)} articles", file=sys.stderr)
     return 0
@@ -167,7 +186,12 @@ def search(args: argparse.Namespace) -> int:
 def index_maintenance(args: argparse.Namespace) -> int:
     if args.action == "rebuild":
         return _rebuild(args)
-    with open_archive(args.settings, seed_bundled=False, check_model=False) as archive:
+    try:
+        archive = open_archive(args.settings, seed_bundled=False, check_model=False)
+    except ArchiveError as e:
+        print(f"problem: {e}")
+        return 1
+    with archive:
         problems = archive.check()
     if problems:
         for problem in problems:

@@ -50,12 +50,17 @@ def open_archive(
     if Archive.exists(directory):
         return Archive.open(directory, encoder, search=search_config(settings))
     archive = Archive.open(
-        directory, encoder, create=True, index_type=settings.index_type,
+        directory,
+        encoder,
+        create=True,
+        index_type=settings.index_type,
         search=search_config(settings),
-    )  # fmt: skip
+    )
     if seed_bundled:
         articles = bundled_articles()
-        log(f"newsqa: first run: building the index in {directory} from the "
-            f"{len(articles)} bundled articles…")  # fmt: skip
+        log(
+            f"newsqa: first run: building the index in {directory} from the "
+            f"{len(articles)} bundled articles…"
+        )
         archive.add(articles)
     return archive

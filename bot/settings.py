@@ -48,18 +48,27 @@ class Settings:
     k: int = field(default=5, metadata={"env": "NEWSQA_K", "help": "results per question"})
     max_per_article: int = field(
         default=3,
-        metadata={"env": "NEWSQA_MAX_PER_ARTICLE", "help": "most passages from one article in results"},
+        metadata={
+            "env": "NEWSQA_MAX_PER_ARTICLE",
+            "help": "most passages from one article in results",
+        },
     )
     index_type: str = field(
-        default="flat", metadata={"env": "NEWSQA_INDEX_TYPE", "help": "FAISS index type for new indexes"}
+        default="flat",
+        metadata={"env": "NEWSQA_INDEX_TYPE", "help": "FAISS index type for new indexes"},
     )
     max_file_mb: float = field(
-        default=20.0, metadata={"env": "NEWSQA_MAX_FILE_MB", "help": "largest file or download read"}
+        default=20.0,
+        metadata={"env": "NEWSQA_MAX_FILE_MB", "help": "largest file or download read"},
     )
     telegram_token: str | None = field(
         default=None,
         repr=False,
-        metadata={"env": "TELEGRAM_BOT_TOKEN", "help": "Telegram bot token (secret)", "secret": True},
+        metadata={
+            "env": "TELEGRAM_BOT_TOKEN",
+            "help": "Telegram bot token (secret)",
+            "secret": True,
+        },
     )
     telegram_token_file: Path | None = field(
         default=None,
@@ -67,7 +76,10 @@ class Settings:
     )
     telegram_api_base_url: str = field(
         default="https://api.telegram.org",
-        metadata={"env": "TELEGRAM_API_BASE_URL", "help": "Bot API server (a local one, or a fake)"},
+        metadata={
+            "env": "TELEGRAM_API_BASE_URL",
+            "help": "Bot API server (a local one, or a fake)",
+        },
     )
 
     def describe(self) -> dict[str, str]:
@@ -134,4 +146,6 @@ def load_settings(
     for name, value in (overrides or {}).items():
         if value is not None:
             values[name] = value
-    return Settings(**{name: _convert(name, v, str(fields[name].type)) for name, v in values.items()})
+    return Settings(
+        **{name: _convert(name, v, str(fields[name].type)) for name, v in values.items()}
+    )

@@ -41,7 +41,7 @@ from index.errors import (
 from index.fts import match_expression
 from index.fusion import cap_per_group, reciprocal_rank_fusion
 from index.manifest import MANIFEST, Manifest, read_manifest, write_manifest
-from index.store import Filters, StoredArticle, Store
+from index.store import Filters, Store, StoredArticle
 from index.vectors import FLAT, VectorIndex
 
 if TYPE_CHECKING:
@@ -105,8 +105,9 @@ class IngestReport:
 
 
 def _info(article: Article) -> ArticleInfo:
-    return ArticleInfo(article.id, article.title, article.url, article.source, article.published,
-                       article.origin)  # fmt: skip
+    return ArticleInfo(
+        article.id, article.title, article.url, article.source, article.published, article.origin
+    )
 
 
 def article_hash(article: Article) -> str:
@@ -193,15 +194,19 @@ class Archive:
             store.close()
             raise IndexCorruptError(
                 f"manifest.json in {directory} names model {manifest.model!r} but the database "
-                f"was built with {stored_model!r}; run `newsqa index rebuild` to rewrite the manifest"
+                f"was built with {stored_model!r}; run `newsqa index rebuild` to rewrite it"
             )
         return cls(directory, encoder, store, manifest, search)
 
     @classmethod
     def _create(
-        cls, directory: Path, encoder: Encoder, index_type: str, split: SplitConfig,
+        cls,
+        directory: Path,
+        encoder: Encoder,
+        index_type: str,
+        split: SplitConfig,
         search: SearchConfig,
-    ) -> Archive:  # fmt: skip
+    ) -> Archive:
         directory.mkdir(parents=True, exist_ok=True)
         now = _now()
         manifest = Manifest(
@@ -230,7 +235,9 @@ class Archive:
         from index.encoder import SentenceTransformerEncoder  # named only; rebuild encodes nothing
 
         store = Store(Path(directory) / DATABASE)
-        meta = {k: store.get_meta(k) for k in ("model", "dimension", "index_type", "split", "created")}
+        meta = {
+            k: store.get_meta(k) for k in ("model", "dimension", "index_type", "split", "created")
+        }
         if not meta["model"] or not meta["dimension"]:
             store.close()
             raise IndexCorruptError(
@@ -281,7 +288,8 @@ class Archive:
 
     def _snapshot(self) -> tuple[int, int]:
         rows = self.store.query(
-            "SELECT (SELECT value FROM meta WHERE key = 'generation'), (SELECT count(*) FROM passages)"
+            "SELECT (SELECT value FROM meta WHERE key = 'generation'),"
+            " (SELECT count(*) FROM passages)"
         )
         return int(rows[0][0] or 0), int(rows[0][1])
 
@@ -305,6 +313,8 @@ class Archive:
             try:
                 if refresh:
                     self.refresh()
+                    if self.manifest.generation != self._generation:
+                        self._write_manifest(updated=self.store.get_meta("updated") or _now())
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
@@ -341,9 +351,10 @@ class Archive:
                 replaced = [article.id] if article.id in hashes else []
                 if not replaced and _is_file_origin(article.origin):
                     replaced = [
-                        old for old in self.store.article_ids_by_origin(article.origin)
+                        old
+                        for old in self.store.article_ids_by_origin(article.origin)
                         if old not in incoming
-                    ]  # fmt: skip
+                    ]
                 (report.updated if replaced else report.added).append(_info(article))
                 change.deletes += replaced
                 passages = split_passages(article.id, article.text, self.split_config)
@@ -356,7 +367,12 @@ class Archive:
             vectors = self.encoder.encode_documents(texts)
             offset = 0
             for i, (article, digest, passages, _) in enumerate(change.inserts):
-                change.inserts[i] = (article, digest, passages, vectors[offset : offset + len(passages)])
+                change.inserts[i] = (
+                    article,
+                    digest,
+                    passages,
+                    vectors[offset : offset + len(passages)],
+                )
                 offset += len(passages)
             report.passages = offset
             change.keep_added = self.store.added_dates(change.deletes)
@@ -390,7 +406,13 @@ class Archive:
                 new_vectors = []
                 for article, digest, passages, vectors in change.inserts:
                     new_ids += Store.insert_article(
-                        db, article, digest, now, passages, vectors, change.keep_added.get(article.id)
+                        db,
+                        article,
+                        digest,
+                        now,
+                        passages,
+                        vectors,
+                        change.keep_added.get(article.id),
                     )
                     new_vectors.append(vectors)
                 Store.set_meta(db, "generation", str(generation))
@@ -542,8 +564,9 @@ class Archive:
             )
         found = self.store.passages([i for i, _ in fused])
         ranked = [(pid, score) for pid, score in fused if pid in found]
-        top = cap_per_group(ranked, lambda pair: found[pair[0]][0].article_id,
-                            config.max_per_article, k)  # fmt: skip
+        top = cap_per_group(
+            ranked, lambda pair: found[pair[0]][0].article_id, config.max_per_article, k
+        )
         dense_rank = {pid: r for r, (pid, _) in enumerate(dense, start=1)}
         dense_score = dict(dense)
         bm25_rank = {pid: r for r, (pid, _) in enumerate(lexical, start=1)}
@@ -568,17 +591,19 @@ class Archive:
     def check(self) -> list[str]:
         """Every problem found in the directory; an empty list means the index is sound."""
         problems = self.store.integrity_problems()
-        articles, passages = self.store.counts()
+        _, passages = self.store.counts()
         if len(self._vectors) != passages:
             problems.append(f"vector file holds {len(self._vectors)} vectors, database {passages}")
-        stored = sum(len(ids) for ids, _ in self.store.iter_embeddings(self.manifest.dimension))
-        if stored != passages:
-            problems.append(f"{passages - stored} passages have no stored vector")
-        if (self.manifest.articles, self.manifest.passages) != (articles, passages):
-            problems.append(
-                f"manifest counts ({self.manifest.articles} articles, {self.manifest.passages} "
-                f"passages) differ from the database ({articles}, {passages})"
-            )
+        vectors = sum(len(ids) for ids, _ in self.store.iter_embeddings(self.manifest.dimension))
+        if vectors != passages:
+            problems.append(f"{passages - vectors} passages have no stored vector")
+        for key in ("model", "dimension", "index_type"):
+            stored = self.store.get_meta(key)
+            if stored != str(getattr(self.manifest, key)):
+                problems.append(
+                    f"manifest {key} {getattr(self.manifest, key)!r} differs from "
+                    f"the database's {stored!r}"
+                )
         return problems
 
 

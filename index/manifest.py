@@ -55,7 +55,8 @@ def read_manifest(directory: Path) -> Manifest:
         raise IndexCorruptError(f"{path} is not a newsqa manifest; {fix}")
     if int(data.get("format_version", 0)) > FORMAT_VERSION:
         raise IndexCorruptError(
-            f"{path} was written by a newer newsqa (format {data['format_version']}); upgrade newsqa"
+            f"{path} was written by a newer newsqa (format {data['format_version']}); "
+            "upgrade newsqa"
         )
     try:
         return Manifest(**{k: v for k, v in data.items() if k in Manifest.__dataclass_fields__})

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -70,7 +70,8 @@ class Filters:
 
     def sql(self) -> tuple[str, list[str]]:
         """A WHERE clause over `articles a`, and its parameters."""
-        clauses, params = ["1"], []
+        clauses: list[str] = ["1"]
+        params: list[str] = []
         if self.sources:
             clauses.append(f"a.source COLLATE NOCASE IN ({','.join('?' * len(self.sources))})")
             params.extend(self.sources)
@@ -94,9 +95,13 @@ class StoredArticle:
 
 def _info(row: Sequence[str | None]) -> ArticleInfo:
     return ArticleInfo(
-        id=str(row[0]), title=str(row[1]), url=row[2], source=row[3], published=row[4],
+        id=str(row[0]),
+        title=str(row[1]),
+        url=row[2],
+        source=row[3],
+        published=row[4],
         origin=str(row[5]),
-    )  # fmt: skip
+    )
 
 
 class Store:
@@ -119,7 +124,8 @@ class Store:
             if create:
                 self._db.executescript(SCHEMA)
                 self._db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
                 )
             self._db.execute("SELECT count(*) FROM articles").fetchone()
         except sqlite3.DatabaseError as e:
@@ -144,7 +150,7 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:  # type: ignore[type-arg]
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()
@@ -178,7 +184,9 @@ class Store:
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            for row in self.query(f"SELECT id, content_hash FROM articles WHERE id IN ({marks})", chunk):
+            for row in self.query(
+                f"SELECT id, content_hash FROM articles WHERE id IN ({marks})", chunk
+            ):
                 found[row[0]] = row[1]
         return found
 
@@ -193,10 +201,14 @@ class Store:
         if not rows:
             return None
         r = rows[0]
-        return Article(id=r[0], title=r[1], text=r[2], url=r[3], source=r[4], published=r[5], origin=r[6])
+        return Article(
+            id=r[0], title=r[1], text=r[2], url=r[3], source=r[4], published=r[5], origin=r[6]
+        )
 
     def find_article_ids(self, prefix: str) -> list[str]:
-        return [r[0] for r in self.query("SELECT id FROM articles WHERE id LIKE ? || '%'", (prefix,))]
+        return [
+            r[0] for r in self.query("SELECT id FROM articles WHERE id LIKE ? || '%'", (prefix,))
+        ]
 
     def list_articles(self) -> list[StoredArticle]:
         rows = self.query(
@@ -243,17 +255,33 @@ class Store:
         """Insert one article with its passages and vectors; returns the new passage ids."""
         db.execute(
             "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (article.id, article.title, article.text, article.url, article.source,
-             article.published, article.origin, content_hash, added or now, now),
-        )  # fmt: skip
+            (
+                article.id,
+                article.title,
+                article.text,
+                article.url,
+                article.source,
+                article.published,
+                article.origin,
+                content_hash,
+                added or now,
+                now,
+            ),
+        )
         ids = []
         for passage, vector in zip(passages, vectors, strict=True):
             cursor = db.execute(
                 "INSERT INTO passages (article_id, ordinal, start, text, sentences, embedding) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (article.id, passage.ordinal, passage.start, passage.text,
-                 json.dumps(passage.sentences), np.asarray(vector, np.float32).tobytes()),
-            )  # fmt: skip
+                (
+                    article.id,
+                    passage.ordinal,
+                    passage.start,
+                    passage.text,
+                    json.dumps(passage.sentences),
+                    np.asarray(vector, np.float32).tobytes(),
+                ),
+            )
             pid = int(cursor.lastrowid or 0)
             db.execute(
                 "INSERT INTO passages_fts (rowid, title, text) VALUES (?, ?, ?)",
@@ -280,14 +308,16 @@ class Store:
             chunk = [int(x) for x in ids[i : i + 500]]
             marks = ",".join("?" * len(chunk))
             rows = self.query(
-                f"SELECT p.id, p.article_id, p.ordinal, p.start, p.text, p.sentences, {_INFO_COLUMNS} "
+                "SELECT p.id, p.article_id, p.ordinal, p.start, p.text, p.sentences, "
+                f"{_INFO_COLUMNS} "
                 f"FROM passages p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
                 chunk,
             )
             for r in rows:
                 spans = tuple((int(s), int(e)) for s, e in json.loads(r[5]))
-                passage = Passage(article_id=r[1], ordinal=r[2], text=r[4], start=r[3],
-                                  sentences=spans, id=r[0])  # fmt: skip
+                passage = Passage(
+                    article_id=r[1], ordinal=r[2], text=r[4], start=r[3], sentences=spans, id=r[0]
+                )
                 out[int(r[0])] = (passage, _info(r[6:12]))
         return out
 
@@ -351,7 +381,9 @@ class Store:
         problems = [r[0] for r in self.query("PRAGMA integrity_check") if r[0] != "ok"]
         try:
             with self._lock:
-                self._db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('integrity-check')")
+                self._db.execute(
+                    "INSERT INTO passages_fts(passages_fts) VALUES ('integrity-check')"
+                )
         except sqlite3.DatabaseError as e:
             problems.append(f"full-text index: {e}")
         orphans = self.query(

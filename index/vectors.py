@@ -50,7 +50,7 @@ class VectorIndex:
 
     def remove(self, ids: NDArray[np.int64]) -> None:
         if len(ids):
-            self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+            self._index.remove_ids(np.asarray(ids, dtype=np.int64))  # type: ignore[arg-type]
 
     def search(
         self, queries: NDArray[np.float32], k: int, allowed: NDArray[np.int64] | None = None
@@ -63,7 +63,8 @@ class VectorIndex:
             return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
         params = None
         if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, np.int64)))
+            selector = faiss.IDSelectorBatch(np.asarray(allowed, np.int64))
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         D, I = self._index.search(xq, k, params=params)  # noqa: E741 (FAISS's names)
         return D, I
 

@@ -1,0 +1,56 @@
+"""Shared fixtures: a fake encoder for fast tests, the real packaged model for those that matter."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # no model hub here: the default model ships as a package
+
+from corpus.bundled import bundled_articles  # noqa: E402
+from corpus.types import Article  # noqa: E402
+from index import Archive  # noqa: E402
+from index.encoder import SentenceTransformerEncoder  # noqa: E402
+from tests.fakes import HashEncoder  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def fake_encoder() -> HashEncoder:
+    return HashEncoder()
+
+
+@pytest.fixture
+def archive(tmp_path: Path, fake_encoder: HashEncoder) -> Iterator[Archive]:
+    """An empty index on disk with the fake encoder."""
+    with Archive.open(tmp_path / "index", fake_encoder, create=True) as a:
+        yield a
+
+
+@pytest.fixture(scope="session")
+def real_encoder() -> SentenceTransformerEncoder:
+    """The packaged all-MiniLM-L6-v2, loaded once per session."""
+    encoder = SentenceTransformerEncoder()
+    encoder.load()
+    return encoder
+
+
+@pytest.fixture(scope="session")
+def bundled_index(
+    tmp_path_factory: pytest.TempPathFactory, real_encoder: SentenceTransformerEncoder
+) -> Path:
+    """An index of the bundled articles built with the real model (read-only for tests)."""
+    directory = tmp_path_factory.mktemp("bundled") / "index"
+    with Archive.open(directory, real_encoder, create=True) as a:
+        a.add(bundled_articles())
+    return directory
+
+
+def make_article(id: str, text: str, title: str = "", **kw: str) -> Article:
+    return Article(
+        id=id, title=title or f"Title {id}", text=text, origin=kw.pop("origin", f"test:{id}"), **kw
+    )
