@@ -23,7 +23,9 @@ def bundled_articles() -> list[Article]:
     known = json.loads((folder / "sources.json").read_text(encoding="utf-8"))
     articles = []
     for path in sorted(folder.glob("*.txt")):
+        meta = known.get(path.name, {})
+        extra = {k: v for k, v in meta.items() if k in ("source", "url", "published")}
         for article in read_file(path, ReadLimits()).articles:
-            extra = {k: v for k, v in known.get(path.name, {}).items() if k in ("source", "url", "published")}
-            articles.append(dataclasses.replace(article, origin=BUNDLED_PREFIX + path.name, **extra))
+            origin = BUNDLED_PREFIX + path.name
+            articles.append(dataclasses.replace(article, origin=origin, **extra))
     return articles

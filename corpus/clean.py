@@ -25,8 +25,9 @@ JUNK_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         (
             "page chrome",
-            r"^(?:experimental feature|listen to (?:this )?article|listen|play(?:ing)? (?:audio|video)"
-            r"|share(?: this)?(?: article| story| page)?|share on \w+|save(?: article| for later)?"
+            r"^(?:experimental feature|listen to (?:this )?article|listen"
+            r"|play(?:ing)? (?:audio|video)|share(?: this)?(?: article| story| page)?|share on \w+"
+            r"|save(?: article| for later)?"
             r"|print(?: this page)?|advertisement|sponsored(?: content)?|skip to (?:main )?content"
             r"|read more|related(?: articles| stories)?|recommended|most read|subscribe(?: now)?"
             r"|sign up\b.*\bnewsletter.*|open in app|loading|\d+ min(?:ute)?s? read"
@@ -51,6 +52,7 @@ JUNK_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 _TITLE_MAX_WORDS = 20
 _INFERRED_TITLE_WORDS = 14
 _CLAUSE_BREAK = re.compile(r",\s|\s[—–]\s|:\s|;\s")
+_SENTENCE_END = re.compile(r"[.,;:][”’\"')\]»]*$")  # a closing quote may follow the stop
 
 
 def junk_rule(line: str) -> str | None:
@@ -84,7 +86,7 @@ def clean_text(text: str) -> str:
 def looks_like_title(line: str) -> bool:
     """A headline: short, one line, not ending like a sentence of body text."""
     words = line.split()
-    return 0 < len(words) <= _TITLE_MAX_WORDS and not line.rstrip().endswith((".", ",", ";", ":"))
+    return 0 < len(words) <= _TITLE_MAX_WORDS and not _SENTENCE_END.search(line.rstrip())
 
 
 def infer_title(text: str) -> str:

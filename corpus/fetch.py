@@ -17,6 +17,7 @@ from corpus.errors import FetchError
 
 USER_AGENT = "newsqa/0.1 (+https://github.com/newsqa)"
 MAX_REDIRECTS = 5
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,18 @@ class Fetched:
     body: bytes
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+def human_size(n: int) -> str:
+    """'12.3 MB', or '950 bytes' where megabytes would round to nothing."""
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
+def is_public_address(address: str) -> bool:
+    """Whether an IP address is public unicast; IPv6 carrying an IPv4 address is judged by that."""
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        # IPv4-mapped, 6to4 and NAT64 (64:ff9b::a9fe:a9fe reaches 169.254.169.254 through a gateway)
+        nat64 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None
+        ip = ip.ipv4_mapped or ip.sixtofour or nat64 or ip
     return ip.is_global and not ip.is_multicast
 
 
@@ -40,10 +49,10 @@ def check_public_host(url: str) -> None:
         raise FetchError(url, "no host in URL")
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as e:
+    except (socket.gaierror, UnicodeError) as e:  # UnicodeError: not a valid IDNA host name
         raise FetchError(url, f"cannot resolve host {host!r}") from e
     for info in infos:
-        if not _is_public(str(info[4][0])):
+        if not is_public_address(str(info[4][0])):
             raise FetchError(url, f"refused: {host} is a private or local address")
 
 
@@ -56,10 +65,15 @@ def fetch(
     transport: httpx.BaseTransport | None = None,
 ) -> Fetched:
     """GET a URL, following redirects ourselves so each hop can be checked; raise FetchError."""
-    headers = {"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,*/*;q=0.5"}
+    accept = "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,*/*;q=0.5"
+    headers = {"User-Agent": USER_AGENT, "Accept": accept}
     with httpx.Client(timeout=timeout, headers=headers, transport=transport) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            if urlsplit(url).scheme not in ("http", "https"):
+            try:
+                scheme = urlsplit(url).scheme
+            except ValueError as e:
+                raise FetchError(url, "not a valid URL") from e
+            if scheme not in ("http", "https"):
                 raise FetchError(url, "only http and https links can be fetched")
             if not allow_private:
                 check_public_host(url)
@@ -74,9 +88,11 @@ def fetch(
                     for chunk in response.iter_bytes():
                         body.extend(chunk)
                         if len(body) > max_bytes:
-                            raise FetchError(url, f"larger than {max_bytes // 1_000_000} MB")
+                            raise FetchError(url, f"larger than {human_size(max_bytes)}")
                     content_type = response.headers.get("content-type", "").split(";")[0].strip()
                     return Fetched(str(response.url), content_type.lower(), bytes(body))
             except httpx.HTTPError as e:
                 raise FetchError(url, f"unreachable ({type(e).__name__}: {e})") from e
+            except (httpx.InvalidURL, ValueError) as e:  # a bad host name or redirect location
+                raise FetchError(url, f"not a valid URL ({e})") from e
     raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")

@@ -14,11 +14,13 @@ def normalize_url(url: str) -> str:
     """The URL an article is known by: no fragment, no tracking parameters, no default port."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
-    if parts.port and not (
-        (parts.scheme == "http" and parts.port == 80) or (parts.scheme == "https" and parts.port == 443)
-    ):
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    if parts.port and (parts.scheme, parts.port) not in (("http", 80), ("https", 443)):
         host = f"{host}:{parts.port}"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if not _TRACKING.match(k)])
+    # blank values kept: "/story.php?12345" and "/story.php?67890" are different articles
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = urlencode([(k, v) for k, v in pairs if not _TRACKING.match(k)])
     path = parts.path.rstrip("/") or "/"
     return urlunsplit((parts.scheme.lower(), host, path, query, ""))
 

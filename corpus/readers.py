@@ -1,8 +1,8 @@
 """Readers: files, directories, feeds and URLs in, cleaned `Article`s out.
 
-A reader is chosen by extension, else by sniffing the content. Every failure is a `CorpusError` whose
-message names the input and the reason in one line; one bad input (or one bad line of a JSONL file,
-or one empty feed entry) never stops the others.
+A reader is chosen by extension, else by sniffing the content. Every failure is a `CorpusError`
+whose message names the input and the reason in one line; one bad input (or one bad line of a JSONL
+file, or one empty feed entry) never stops the others.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import yaml
 from corpus.clean import clean_text, infer_title, split_title
 from corpus.dates import normalize_date
 from corpus.errors import CorpusError
-from corpus.fetch import Fetched, fetch
-from corpus.ids import article_id
+from corpus.fetch import Fetched, fetch, human_size
+from corpus.ids import article_id, normalize_url
 from corpus.types import Article, ReadResult
 
 TEXT, MARKDOWN, HTML, JSONL, FEED = "text", "markdown", "html", "jsonl", "feed"
@@ -91,19 +91,18 @@ def read_directory(root: Path, limits: ReadLimits) -> ReadResult:
 def read_file(path: Path, limits: ReadLimits) -> ReadResult:
     origin = str(path.resolve()) if path.exists() else str(path)
     try:
-        size = path.stat().st_size
-        if size > limits.max_file_bytes:
-            raise CorpusError(
-                origin,
-                f"too large ({size / 1e6:.1f} MB; the limit is {limits.max_file_bytes / 1e6:.0f} MB)",
-            )
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            # read one byte past the limit: a device or pipe has no size to check beforehand
+            data = f.read(limits.max_file_bytes + 1)
     except FileNotFoundError as e:
         raise CorpusError(origin, "no such file or directory") from e
     except IsADirectoryError as e:
         raise CorpusError(origin, "is a directory") from e
     except OSError as e:
         raise CorpusError(origin, f"cannot read ({e.strerror or e})") from e
+    if len(data) > limits.max_file_bytes:
+        size, limit = max(len(data), path.stat().st_size), limits.max_file_bytes
+        raise CorpusError(origin, f"too large ({human_size(size)}; limit {human_size(limit)})")
     kind = EXTENSIONS.get(path.suffix.lower()) or sniff(data)
     return parse(kind, data, origin=origin, url=None, limits=limits)
 
@@ -137,7 +136,9 @@ def sniff(data: bytes) -> str:
     return TEXT
 
 
-def parse(kind: str, data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
+def parse(
+    kind: str, data: bytes, *, origin: str, url: str | None, limits: ReadLimits
+) -> ReadResult:
     parsers: dict[str, Callable[..., ReadResult]] = {
         TEXT: _parse_text, MARKDOWN: _parse_markdown, HTML: _parse_html,
         JSONL: _parse_jsonl, FEED: _parse_feed,
@@ -162,11 +163,35 @@ def decode(data: bytes, origin: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
-    guess = charset_normalizer.from_bytes(data).best()
-    text = str(guess) if guess is not None else data.decode("cp1252", errors="replace")
+    text = _western(data)
+    if text is None:
+        guess = charset_normalizer.from_bytes(data).best()
+        text = str(guess) if guess is not None else data.decode("cp1252", errors="replace")
     if _has_controls(text):
         raise CorpusError(origin, "binary file, not text in any known encoding")
     return text
+
+
+_WESTERN_LETTERS = frozenset("àáâãäåæçèéêëìíîïñòóôõöøùúûüÿßœÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜŒ")
+_WESTERN_MARKS = frozenset("\u00a0“”‘’‚„–—…•·€£¥¢©®™°±×¿¡«»§¶½¼¾")
+
+
+def _western(data: bytes) -> str | None:
+    """The text as Windows-1252, the commonest legacy encoding of news, if it reads as Western."""
+    # charset_normalizer guesses short Western text wrong ("Café" as UTF-16, curly quotes as
+    # Cyrillic); another legacy encoding read as cp1252 shows letters outside the set, or too many.
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    accented = 0
+    for ch in text:
+        if ch in _WESTERN_LETTERS:
+            accented += 1
+        elif ord(ch) > 0x7F and ch not in _WESTERN_MARKS:
+            return None
+    letters = sum(1 for ch in text if ch.isalpha())
+    return text if accented * 4 <= letters else None
 
 
 def _has_controls(text: str) -> bool:
@@ -200,6 +225,11 @@ def make_article(
         title, text = split_title(text)
     if not text.strip():
         raise CorpusError(origin, "no article text")
+    if url:
+        try:
+            normalize_url(url)  # the id is made of it
+        except ValueError as e:
+            raise CorpusError(origin, f"not a valid URL ({e}): {url}") from e
     if not source and url:
         source = _host(url)
     ident = given_id if given_id and _ID_OK.match(given_id) else None
@@ -233,7 +263,7 @@ _MD_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 
 
 def _parse_markdown(data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
-    text = decode(data, origin)
+    text = decode(data, origin).replace("\r\n", "\n")  # front matter fences end in "\n"
     meta: dict[str, Any] = {}
     match = _FRONT_MATTER.match(text)
     if match:
@@ -293,7 +323,8 @@ def _parse_html(data: bytes, *, origin: str, url: str | None, limits: ReadLimits
 def _parse_jsonl(data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
     text = decode(data, origin)
     result = ReadResult()
-    for number, line in enumerate(text.splitlines(), start=1):
+    # "\n" alone ends a record: splitlines() would also split at U+2028 inside a JSON string
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{origin}:{number}"
@@ -363,6 +394,11 @@ def _parse_feed(data: bytes, *, origin: str, url: str | None, limits: ReadLimits
             )
         except CorpusError as e:
             result.failures.append(str(e))
+    if not result.articles and feed.get("bozo"):
+        # entries salvaged from broken XML: one error for the file, not one per fragment
+        reason = str(feed.get("bozo_exception", "")).splitlines()[:1]
+        detail = f" ({reason[0]})" if reason else ""
+        raise CorpusError(origin, f"not a valid RSS/Atom feed{detail}")
     return result
 
 

@@ -46,7 +46,7 @@ class SplitConfig:
     """How articles are cut into passages; stored in the manifest, since it changes the index."""
 
     sentences_per_passage: int = 4
-    overlap: int = 1
+    overlap: int = 2  # so any three consecutive sentences share a passage (answers quote them)
     max_chars: int = 1000
     max_sentence_chars: int = 600
 
