@@ -80,6 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retriever", choices=["hybrid", "dense", "bm25"], default="hybrid")
     p.add_argument("--json", action="store_true", help="print JSON")
 
+    p = command("ask", commands.ask, "answer a question with cited excerpts")
+    p.add_argument("question", help="the question, or - to read one per line from standard input")
+    _filters(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    p.add_argument("--more", type=int, default=0, metavar="N", help="skip N pages of evidence")
+
+    p = command("repl", commands.repl, "ask questions interactively (the main job)")
+    p.add_argument("--k", type=int, metavar="N", help="passages considered per question")
+
     p = command("index", commands.index_maintenance, "check or rebuild the index directory")
     p.add_argument("action", choices=["check", "rebuild"])
     return parser

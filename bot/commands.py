@@ -11,7 +11,10 @@ import sys
 from dataclasses import asdict
 from datetime import date
 
-from bot.services import open_archive, read_limits
+from bot.answer import Answer, Answerer
+from bot.render import answer_json, answer_text
+from bot.repl import run_repl
+from bot.services import make_answerer, open_archive, read_limits
 from corpus.errors import NewsqaError
 from corpus.readers import read_input
 from corpus.types import ArticleInfo
@@ -210,3 +213,45 @@ def _rebuild(args: argparse.Namespace) -> int:
         info = archive.stats()
     print(f"rebuilt {info['index_dir']}: {info['articles']} articles, {info['passages']} passages")
     return 0
+
+
+def _answer_one(answerer: Answerer, question: str, args: argparse.Namespace, k: int) -> Answer:
+    answer = answerer.answer(question, k, parse_filters(args))
+    for _ in range(args.more):
+        if not answer.more:
+            break
+        answer = answerer.answer(question, k, parse_filters(args), offset=answer.next_offset)
+    return answer
+
+
+def ask(args: argparse.Namespace) -> int:
+    """One question, or with `--json -` one question per line of standard input."""
+    settings = args.settings
+    k = args.k or settings.k
+    parse_filters(args)  # fail on a bad date before loading the model
+    answerer = make_answerer(settings)
+    with answerer.archive:
+        if args.question == "-":
+            for line in sys.stdin:
+                if line.strip():
+                    _print_answer(_answer_one(answerer, line.strip(), args, k), args.json)
+            return 0
+        answer = _answer_one(answerer, args.question, args, k)
+        _print_answer(answer, args.json)
+    return 0
+
+
+def _print_answer(answer: Answer, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer_json(answer), ensure_ascii=False), flush=True)
+    else:
+        print(answer_text(answer), flush=True)
+
+
+def repl(args: argparse.Namespace) -> int:
+    settings = args.settings
+    if args.k:
+        from dataclasses import replace
+
+        settings = replace(settings, k=args.k)
+    return run_repl(settings, lambda: make_answerer(settings))

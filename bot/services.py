@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from bot.answer import AnswerConfig, Answerer
 from bot.settings import Settings
 from corpus.bundled import bundled_articles
 from corpus.readers import ReadLimits
@@ -64,3 +65,14 @@ def open_archive(
         )
         archive.add(articles)
     return archive
+
+
+def answer_config(settings: Settings) -> AnswerConfig:
+    return AnswerConfig(threshold=settings.answer_threshold)
+
+
+def make_answerer(settings: Settings) -> Answerer:
+    """The archive and the model, ready to answer (the model is loaded here, not lazily)."""
+    archive = open_archive(settings)
+    archive.encoder.load()
+    return Answerer(archive, answer_config(settings))

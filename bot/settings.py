@@ -53,6 +53,13 @@ class Settings:
             "help": "most passages from one article in results",
         },
     )
+    answer_threshold: float = field(
+        default=0.75,
+        metadata={
+            "env": "NEWSQA_ANSWER_THRESHOLD",
+            "help": "evidence score below which newsqa says the archive holds no answer",
+        },
+    )
     index_type: str = field(
         default="flat",
         metadata={"env": "NEWSQA_INDEX_TYPE", "help": "FAISS index type for new indexes"},

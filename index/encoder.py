@@ -27,6 +27,9 @@ class Encoder(Protocol):
     @property
     def dimension(self) -> int: ...
 
+    def load(self) -> None:
+        """Make the next encode fast (load weights now); a no-op for encoders with none."""
+
     def encode_documents(self, texts: Sequence[str]) -> NDArray[np.float32]: ...
 
     def encode_queries(self, texts: Sequence[str]) -> NDArray[np.float32]: ...

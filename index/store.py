@@ -376,6 +376,18 @@ class Store:
         rows = self.query(sql, [weights[0], weights[1], expression, *params, k])
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many passages contain each term, with the full-text tokenizer's stemming."""
+        return {
+            term: int(
+                self.query(
+                    "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?",
+                    ('"' + term.replace('"', '""') + '"',),
+                )[0][0]
+            )
+            for term in terms
+        }
+
     def integrity_problems(self) -> list[str]:
         """What SQLite's own checks and the FTS5 consistency check find wrong."""
         problems = [r[0] for r in self.query("PRAGMA integrity_check") if r[0] != "ok"]

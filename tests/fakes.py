@@ -27,6 +27,9 @@ class HashEncoder:
     def dimension(self) -> int:
         return self._dimension
 
+    def load(self) -> None:
+        pass
+
     def _vector(self, text: str) -> np.ndarray:
         v = np.zeros(self._dimension, dtype=np.float32)
         for word in _WORD.findall(text.lower()):

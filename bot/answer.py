@@ -1,0 +1,399 @@
+"""From hits to an answer: the sentences that answer a question, verbatim and cited, or an honest
+"not in the archive".
+
+1. Retrieve passages with the hybrid search.
+2. Score every sentence of those passages against the question: the same encoder's cosine, plus
+   how much of the question's rarer words (IDF-weighted) the sentence and its context cover.
+3. Give each chosen sentence just enough context to stand alone: a quote keeps the sentence that
+   names its speaker, a "he said" keeps the sentence naming "he", a quote running over two sentences
+   keeps both; all of it inside one stored passage, which the citation points to.
+4. Pick up to three such groups, preferring a second article when it scores close to the first (so
+   when two articles say different things, both are shown, each with its source).
+5. Abstain when the best group scores under a threshold calibrated on data (docs/quality.md),
+   offering the closest passages as "may be related".
+6. Verify: every sentence must be the exact text at its offset in the cited passage, and the
+   passage must belong to the cited article; anything else is dropped (`verify`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from corpus.errors import NewsqaError
+from corpus.types import ArticleInfo, Passage
+from index import Archive, Filters, Hit
+from index.fts import STOPWORDS, query_terms
+
+
+class AnswerError(NewsqaError):
+    """A question that cannot be asked (empty, or nothing but symbols)."""
+
+
+MAX_QUESTION_CHARS = 1000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_WORD = re.compile(r"\w+")
+_ATTRIBUTION = re.compile(
+    r"\b(?:said|says|say|saying|told|tells|telling|added|adds|adding|asked|warned|stated|"
+    r"explained|noted|insisted|wrote|tweeted|declared|argued|according to|complained|clarified)\b",
+    re.IGNORECASE,
+)
+_PRONOUN_ATTRIBUTION = re.compile(
+    r"(?:^|[,”’\"]\s*)(?:he|she|they)\s+(?:said|says|told|added|asked|warned|tweeted|wrote)\b"
+    r"|\b(?:said|added|told)\s+(?:he|she|they)\b",
+    re.IGNORECASE,
+)
+_PRONOUN_START = re.compile(r"^[“‘\"]?(?:He|She|They|His|Her|Their|It|This)\b")
+_OPEN, _CLOSE = "“", "”"
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    """How evidence is chosen; the threshold and weights are calibrated in docs/quality.md."""
+
+    candidates: int = 8  # passages whose sentences compete
+    max_groups: int = 3  # evidence groups per page of an answer
+    max_group_sentences: int = 3
+    lexical_weight: float = 1.0
+    threshold: float = 0.75  # abstain when the best group scores below this
+    second_source_margin: float = 0.3  # a further group from one article must be this close
+    related: int = 3
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source: the passage quoted and the article it belongs to."""
+
+    n: int
+    article: ArticleInfo
+    passage: Passage
+    score: float
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One verbatim sentence; `start` is its offset in the cited passage's text."""
+
+    text: str
+    citation: int
+    start: int
+    evidence: bool = True  # False for context kept so that a quote stands alone
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    sentences: tuple[AnswerSentence, ...]
+    citations: tuple[Citation, ...]
+    abstained: bool
+    related: tuple[Citation, ...] = ()
+    unknown: tuple[str, ...] = ()  # names in the question that the archive never mentions
+    offset: int = 0  # index of this page's first evidence group
+    groups: int = 0  # evidence groups on this page
+    more: bool = False  # whether further evidence exists past this page
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def next_offset(self) -> int:
+        return self.offset + self.groups
+
+    @property
+    def text(self) -> str:
+        """The answer as plain text: one paragraph per cited group, each ending with its number."""
+        if self.abstained:
+            return NO_ANSWER
+        paragraphs: list[str] = []
+        current: list[str] = []
+        last: int | None = None
+        for sentence in self.sentences:
+            if last is not None and sentence.citation != last:
+                paragraphs.append(f"{' '.join(current)} [{last}]")
+                current = []
+            current.append(sentence.text)
+            last = sentence.citation
+        if current:
+            paragraphs.append(f"{' '.join(current)} [{last}]")
+        return "\n\n".join(paragraphs)
+
+
+NO_ANSWER = "The archive holds no clear answer to that question."
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    start: int  # offsets in the article's text
+    end: int
+    text: str
+
+
+@dataclass
+class _ArticleText:
+    """An article's sentences and passages, rebuilt from its stored passages."""
+
+    info: ArticleInfo
+    passages: list[Passage]
+    sentences: list[_Sentence]
+
+    @classmethod
+    def load(cls, archive: Archive, info: ArticleInfo) -> _ArticleText:
+        passages = archive.store.article_passages(info.id)
+        spans: dict[int, _Sentence] = {}
+        for p in passages:
+            for s, e in p.sentences:
+                spans.setdefault(p.start + s, _Sentence(p.start + s, p.start + e, p.text[s:e]))
+        return cls(info, passages, [spans[k] for k in sorted(spans)])
+
+    def index_of(self, start: int) -> int:
+        return next(i for i, s in enumerate(self.sentences) if s.start == start)
+
+    def passage_holding(self, start: int, end: int) -> Passage | None:
+        holding = [p for p in self.passages if p.start <= start and end <= p.end]
+        return min(holding, key=lambda p: len(p.text)) if holding else None
+
+
+@dataclass(frozen=True)
+class _Group:
+    article: _ArticleText
+    first: int  # sentence indexes, inclusive
+    last: int
+    evidence: int
+    passage: Passage
+    score: float
+
+
+def clean_question(question: str) -> str:
+    """The question without control or bidi-override characters, trimmed to a sane length."""
+    text = " ".join(_CONTROL.sub(" ", question).split())[:MAX_QUESTION_CHARS]
+    if not _WORD.search(text):
+        raise AnswerError(
+            "ask a question in words, for example: What did Lavrov say about sanctions?"
+        )
+    return text
+
+
+def _stem(word: str) -> str:
+    """A crude English stemmer, enough to match "sanctions" with "sanction" both ways."""
+    word = word.lower().removesuffix("’s").removesuffix("'s")
+    for suffix, keep in (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ed", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            return word[: -len(suffix)] + keep
+    return word
+
+
+def context_range(sentences: Sequence[_Sentence], i: int, limit: int = 3) -> tuple[int, int]:
+    """The sentences around sentence i that it needs to stand alone (indexes, inclusive)."""
+    first = last = i
+    text = sentences[i].text
+    if text.count(_OPEN) > text.count(_CLOSE) and i + 1 < len(sentences):
+        last = i + 1  # the quote runs on into the next sentence
+    elif text.count(_CLOSE) > text.count(_OPEN) and i > 0:
+        first = i - 1  # the quote began in the sentence before
+    group_text = " ".join(s.text for s in sentences[first : last + 1])
+    if not _ATTRIBUTION.search(group_text):
+        if last + 1 < len(sentences) and _ATTRIBUTION.search(sentences[last + 1].text):
+            last += 1  # "…” the speaker said" in the next sentence
+        elif first > 0 and group_text.lstrip().startswith(_OPEN):
+            first -= 1
+    lead = sentences[first].text
+    group_text = " ".join(s.text for s in sentences[first : last + 1])
+    unnamed = _PRONOUN_ATTRIBUTION.search(lead) or _PRONOUN_START.match(lead)
+    quoted = lead.lstrip().startswith(_OPEN) and _PRONOUN_ATTRIBUTION.search(group_text)
+    if first > 0 and (unnamed or quoted):
+        first -= 1  # "he said": keep the sentence that says who "he" is
+    while last - first + 1 > limit:
+        if last > i:
+            last -= 1
+        else:
+            first += 1
+    return first, last
+
+
+class Answerer:
+    """Answers questions from an archive; plain Python, no terminal or Telegram code."""
+
+    def __init__(self, archive: Archive, config: AnswerConfig | None = None):
+        self.archive = archive
+        self.config = config or AnswerConfig()
+
+    def answer(
+        self, question: str, k: int = 5, filters: Filters | None = None, offset: int = 0
+    ) -> Answer:
+        """Answer one question; `offset` pages through further evidence groups (":more")."""
+        started = time.perf_counter()
+        question = clean_question(question)
+        hits = self.archive.search(question, max(k, self.config.candidates), filters)
+        searched = time.perf_counter()
+        unknown = self.unknown_names(question)
+        groups = self._groups(question, hits) if hits and not unknown else []
+        scored = time.perf_counter()
+        timings = {
+            "search": (searched - started) * 1000,
+            "select": (scored - searched) * 1000,
+        }
+        if not groups or groups[0].score < self.config.threshold:
+            related = tuple(
+                Citation(n, h.article, h.passage, h.score)
+                for n, h in enumerate(hits[: self.config.related], start=1)
+            )
+            timings["total"] = (time.perf_counter() - started) * 1000
+            return Answer(question, (), (), True, related, unknown=unknown, timings_ms=timings)
+        page = self._page(groups, offset)
+        answer = _build(question, page, offset, more=len(groups) > offset + len(page))
+        answer = verify(answer)
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return replace(answer, timings_ms=timings)
+
+    def _groups(self, question: str, hits: list[Hit]) -> list[_Group]:
+        """Every candidate sentence as a group with its context, best first, no two overlapping."""
+        articles: dict[str, _ArticleText] = {}
+        candidates: list[tuple[_ArticleText, int]] = []
+        seen: set[tuple[str, int]] = set()
+        for hit in hits:
+            source = articles.get(hit.article.id) or _ArticleText.load(self.archive, hit.article)
+            articles[hit.article.id] = source
+            for s, _ in hit.passage.sentences:
+                key = (hit.article.id, hit.passage.start + s)
+                if key not in seen:
+                    seen.add(key)
+                    candidates.append((source, source.index_of(hit.passage.start + s)))
+        vectors = self.archive.encoder.encode_documents(
+            [question] + [article.sentences[i].text for article, i in candidates]
+        )
+        cosines = vectors[1:] @ vectors[0]
+        weights = self._term_weights(question)
+        groups = []
+        for (article, i), cosine in zip(candidates, cosines, strict=True):
+            first, last = context_range(article.sentences, i, self.config.max_group_sentences)
+            group = self._fit(article, first, last, i)
+            text = " ".join(s.text for s in article.sentences[group[0] : group[1] + 1])
+            score = float(cosine) + self.config.lexical_weight * _coverage(text, weights)
+            groups.append(_Group(article, group[0], group[1], i, group[2], score))
+        groups.sort(key=lambda g: -g.score)
+        chosen: list[_Group] = []
+        for g in groups:
+            overlapping = next(
+                (
+                    c
+                    for c in chosen
+                    if c.article is g.article and c.first <= g.last and g.first <= c.last
+                ),
+                None,
+            )
+            if overlapping is None:
+                chosen.append(g)
+            elif not overlapping.first <= g.evidence <= overlapping.last and g.score >= max(
+                self.config.threshold, overlapping.score - self.config.second_source_margin
+            ):
+                merged = self._merge(overlapping, g)
+                if merged is not None:
+                    chosen[chosen.index(overlapping)] = merged
+        return chosen
+
+    def _merge(self, kept: _Group, other: _Group) -> _Group | None:
+        """`kept` widened to also hold `other`'s evidence, if one passage holds the union."""
+        first, last = min(kept.first, other.first), max(kept.last, other.last)
+        if last - first + 1 > self.config.max_group_sentences + 1:
+            return None
+        sentences = kept.article.sentences
+        passage = kept.article.passage_holding(sentences[first].start, sentences[last].end)
+        return None if passage is None else replace(kept, first=first, last=last, passage=passage)
+
+    @staticmethod
+    def _fit(article: _ArticleText, first: int, last: int, i: int) -> tuple[int, int, Passage]:
+        """The widest range around sentence i within [first, last] that one passage holds."""
+        ranges = [(a, b) for a in range(first, i + 1) for b in range(i, last + 1)]
+        ranges.sort(key=lambda r: (-(r[1] - r[0]), -(r[0] < i)))
+        for a, b in ranges:
+            passage = article.passage_holding(article.sentences[a].start, article.sentences[b].end)
+            if passage is not None:
+                return a, b, passage
+        raise AssertionError("a sentence always lies in the passage it came from")
+
+    def unknown_names(self, question: str) -> tuple[str, ...]:
+        """Capitalised words of the question (after its first) that no passage contains: a
+        question about someone or something the archive never mentions cannot be answered."""
+        words = _WORD.findall(question)[1:]
+        names = [w for w in dict.fromkeys(words) if w[:1].isupper() and w.lower() not in STOPWORDS]
+        frequencies = self.archive.store.document_frequencies(names)
+        return tuple(name for name in names if frequencies[name] == 0)
+
+    def _term_weights(self, question: str) -> dict[str, float]:
+        terms = query_terms(question)
+        frequencies = self.archive.store.document_frequencies(terms)
+        total = max(1, self.archive.store.counts()[1])
+        return {
+            _stem(t): math.log(1 + (total - df + 0.5) / (df + 0.5)) for t, df in frequencies.items()
+        }
+
+    def _page(self, groups: list[_Group], offset: int) -> list[_Group]:
+        """Up to max_groups groups from `offset`. The first page cites every article that carries
+        an answer (its best group clears the threshold) before adding close seconds."""
+        size = self.config.max_groups
+        if offset > 0:
+            return groups[offset : offset + size]
+        passing = [g for g in groups if g.score >= self.config.threshold]
+        page: list[_Group] = []
+        for g in passing:
+            if len(page) < size and all(p.article is not g.article for p in page):
+                page.append(g)
+        floor = passing[0].score - self.config.second_source_margin
+        for g in passing:
+            if len(page) < size and g not in page and g.score >= floor:
+                page.append(g)
+        return sorted(page, key=groups.index)
+
+
+def _coverage(text: str, weights: dict[str, float]) -> float:
+    """The IDF-weighted share of the question's terms that appear in `text`."""
+    if not weights:
+        return 0.0
+    words = {_stem(w) for w in _WORD.findall(text)}
+    return sum(w for t, w in weights.items() if t in words) / sum(weights.values())
+
+
+def _build(question: str, groups: list[_Group], offset: int, more: bool) -> Answer:
+    """Number citations in order of appearance and lay out the sentences of each group."""
+    citations: list[Citation] = []
+    sentences: list[AnswerSentence] = []
+    for group in groups:
+        passage = group.passage
+        n = next((c.n for c in citations if c.passage.id == passage.id), len(citations) + 1)
+        if n > len(citations):
+            citations.append(Citation(n, group.article.info, passage, group.score))
+        for i in range(group.first, group.last + 1):
+            s = group.article.sentences[i]
+            sentences.append(
+                AnswerSentence(s.text, n, s.start - passage.start, i == group.evidence)
+            )
+    return Answer(
+        question,
+        tuple(sentences),
+        tuple(citations),
+        False,
+        offset=offset,
+        groups=len(groups),
+        more=more,
+    )
+
+
+def verify(answer: Answer) -> Answer:
+    """Drop any sentence that is not the exact text at its offset in the passage it cites, and any
+    citation whose passage does not belong to its article. Runs on every answer."""
+    by_number = {
+        c.n: c for c in answer.citations if c.passage.article_id == c.article.id and c.passage.text
+    }
+    kept = tuple(
+        s
+        for s in answer.sentences
+        if s.citation in by_number
+        and s.text
+        and by_number[s.citation].passage.text[s.start : s.start + len(s.text)] == s.text
+    )
+    cited = {s.citation for s in kept}
+    citations = tuple(c for c in answer.citations if c.n in cited)
+    if not kept:
+        return replace(answer, sentences=(), citations=(), abstained=True)
+    return replace(answer, sentences=kept, citations=citations)

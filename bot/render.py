@@ -1,0 +1,86 @@
+"""Answers as JSON and as plain text; the terminal and Telegram renderers build on these pieces."""
+
+from __future__ import annotations
+
+from bot.answer import NO_ANSWER, Answer, Citation
+from corpus.types import ArticleInfo
+
+
+def where(article: ArticleInfo) -> str:
+    """The link of an article, or where it came from when it has none."""
+    return article.url or article.origin
+
+
+def byline(article: ArticleInfo) -> str:
+    """'Title — Outlet, 2017-12-01' with whatever of outlet and date is known."""
+    details = ", ".join(x for x in (article.source, (article.published or "")[:10]) if x)
+    return f"{article.title} — {details}" if details else article.title
+
+
+def excerpt(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def citation_json(c: Citation) -> dict[str, object]:
+    return {
+        "n": c.n,
+        "article_id": c.article.id,
+        "title": c.article.title,
+        "source": c.article.source,
+        "url": c.article.url,
+        "published": c.article.published,
+        "origin": c.article.origin,
+        "passage_id": c.passage.id,
+        "passage": c.passage.text,
+        "score": round(c.score, 4),
+    }
+
+
+def answer_json(answer: Answer) -> dict[str, object]:
+    """The `ask --json` object."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "sentences": [
+            {"text": s.text, "citation": s.citation, "evidence": s.evidence}
+            for s in answer.sentences
+        ],
+        "citations": [citation_json(c) for c in answer.citations],
+        "abstained": answer.abstained,
+        "unknown": list(answer.unknown),
+        "related": [citation_json(c) for c in answer.related],
+        "more": answer.more,
+        "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
+    }
+
+
+def abstention_lines(answer: Answer) -> list[str]:
+    lines = [NO_ANSWER]
+    if answer.unknown:
+        lines.append("It never mentions: " + ", ".join(answer.unknown) + ".")
+    if answer.related:
+        lines.append("")
+        lines.append("May be related:")
+        for c in answer.related:
+            lines.append(f"  [{c.n}] {byline(c.article)}")
+            lines.append(f"      {excerpt(c.passage.text)}")
+    return lines
+
+
+def sources_lines(citations: tuple[Citation, ...]) -> list[str]:
+    lines = []
+    for c in citations:
+        lines.append(f"[{c.n}] {byline(c.article)}")
+        lines.append(f"    {where(c.article)}")
+    return lines
+
+
+def answer_text(answer: Answer) -> str:
+    """The plain-text answer `newsqa ask` prints: the excerpts, then the numbered sources."""
+    if answer.abstained:
+        return "\n".join(abstention_lines(answer))
+    lines = [answer.text, "", "Sources:", *sources_lines(answer.citations)]
+    if answer.more:
+        lines += ["", "(more evidence: newsqa ask --more, or :more in the REPL)"]
+    return "\n".join(lines)

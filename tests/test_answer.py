@@ -1,0 +1,148 @@
+"""bot/answer without a model: context rules, verification of citations, abstention plumbing."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bot.answer import (
+    Answer,
+    AnswerConfig,
+    Answerer,
+    AnswerError,
+    AnswerSentence,
+    Citation,
+    _Sentence,
+    clean_question,
+    context_range,
+    verify,
+)
+from corpus.types import ArticleInfo, Passage
+from index import Archive
+from tests.conftest import make_article
+
+
+def sentences(*texts: str) -> list[_Sentence]:
+    out, pos = [], 0
+    for text in texts:
+        out.append(_Sentence(pos, pos + len(text), text))
+        pos += len(text) + 1
+    return out
+
+
+@pytest.mark.parametrize(
+    ("texts", "i", "expected"),
+    [
+        # a quote whose speaker is named in the next sentence keeps that sentence
+        (
+            ["Intro.", "“We will not give in.”", "The minister said so on Monday.", "Later."],
+            1,
+            (1, 2),
+        ),
+        # "he told reporters": keep the sentence that names "he"
+        (
+            ["Lavrov rejected it.", "“Sanctions are exhausted,” he told reporters.", "Next."],
+            1,
+            (0, 1),
+        ),
+        # a quote running over two sentences keeps both, and its attribution
+        (["“We are ready.", "Let us meet,” Tillerson said.", "Other."], 0, (0, 1)),
+        (["Before.", "“We are ready.", "Let us meet,” he said.", "Other."], 2, (0, 2)),
+        # a plain sentence stands alone
+        (["Prices rose.", "Oil fell sharply on Monday.", "He left."], 1, (1, 1)),
+        # a sentence opening with a pronoun keeps the one before
+        (["Mattis spoke.", "He said options remain.", "Other."], 1, (0, 1)),
+    ],
+)
+def test_context_range(texts: list[str], i: int, expected: tuple[int, int]) -> None:
+    assert context_range(sentences(*texts), i) == expected
+
+
+def test_context_never_exceeds_the_limit() -> None:
+    group = sentences("A.", "“B.", "C.", "D,” he said.", "E.")
+    first, last = context_range(group, 2, limit=2)
+    assert last - first + 1 <= 2 and first <= 2 <= last
+
+
+ARTICLE = ArticleInfo("a1", "Title", "https://news.example/a1", "Wire", "2024-01-02", "origin")
+PASSAGE = Passage("a1", 0, "First sentence here. Second one.", 0, ((0, 20), (21, 32)), id=7)
+
+
+def answer_with(
+    *sentences: AnswerSentence, citations: tuple[Citation, ...] | None = None
+) -> Answer:
+    cites = citations or (Citation(1, ARTICLE, PASSAGE, 1.0),)
+    return Answer("q?", tuple(sentences), cites, False)
+
+
+def test_verify_keeps_exact_quotes() -> None:
+    answer = answer_with(
+        AnswerSentence("First sentence here.", 1, 0), AnswerSentence("Second one.", 1, 21)
+    )
+    assert verify(answer) == answer
+
+
+def test_verify_catches_a_tampered_sentence() -> None:
+    good = AnswerSentence("Second one.", 1, 21)
+    tampered = AnswerSentence("First sentence was changed.", 1, 0)
+    checked = verify(answer_with(tampered, good))
+    assert checked.sentences == (good,)
+    assert not checked.abstained
+
+
+def test_verify_catches_a_shifted_offset_and_a_wrong_citation() -> None:
+    shifted = AnswerSentence("Second one.", 1, 20)
+    wrong_number = AnswerSentence("Second one.", 2, 21)
+    assert verify(answer_with(shifted)).abstained
+    assert verify(answer_with(wrong_number)).abstained
+
+
+def test_verify_catches_a_citation_to_the_wrong_article() -> None:
+    other = dataclasses.replace(ARTICLE, id="someone-else")
+    cites = (Citation(1, other, PASSAGE, 1.0),)
+    checked = verify(answer_with(AnswerSentence("Second one.", 1, 21), citations=cites))
+    assert checked.abstained and checked.citations == ()
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "?!?", "\x00\x01", "\u202e\u202d"])
+def test_questions_without_words_are_refused(bad: str) -> None:
+    with pytest.raises(AnswerError, match="ask a question in words"):
+        clean_question(bad)
+
+
+def test_question_cleaning() -> None:
+    assert clean_question("  What\x00 did\u202e he\n say? ") == "What did he say?"
+    assert len(clean_question("why " * 5000)) == 1000
+
+
+def test_answers_are_verbatim_with_a_fake_encoder(archive: Archive) -> None:
+    text = (
+        "The harbour reopened on Monday after the storm. “It was the worst in years,” the mayor "
+        "said. Fishermen returned to sea on Tuesday. Repairs will cost millions."
+    )
+    stored = make_article("h1", text, title="Harbour reopens", source="Coast News")
+    archive.add([stored])
+    answerer = Answerer(archive, AnswerConfig(threshold=0.3))
+    answer = answerer.answer("When did the harbour reopen after the storm?")
+    assert not answer.abstained
+    assert "The harbour reopened on Monday after the storm." in answer.text
+    for s in answer.sentences:
+        c = next(c for c in answer.citations if c.n == s.citation)
+        assert c.passage.text[s.start : s.start + len(s.text)] == s.text
+        assert stored.text[c.passage.start : c.passage.end] == c.passage.text
+        assert c.article.title == "Harbour reopens" and c.article.source == "Coast News"
+
+
+def test_unknown_names_abstain(archive: Archive) -> None:
+    archive.add([make_article("h1", "The harbour reopened on Monday. Boats returned.")])
+    answer = Answerer(archive, AnswerConfig(threshold=0.0)).answer(
+        "What did Zelensky say about boats?"
+    )
+    assert answer.abstained and answer.unknown == ("Zelensky",)
+    assert answer.related  # the closest passages are still offered
+
+
+def test_empty_archive_abstains(archive: Archive) -> None:
+    answer = Answerer(archive).answer("Anything at all?")
+    assert answer.abstained and answer.related == ()
