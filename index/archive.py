@@ -341,8 +341,9 @@ class Archive:
         report = IngestReport()
         with self._write_lock():
             hashes = self.store.article_hashes(a.id for a in articles)
-            change = _Change()
             incoming = {a.id for a in articles}
+            change = _Change()
+            pending: list[tuple[Article, str, list[Passage]]] = []
             for article in articles:
                 digest = article_hash(article)
                 if hashes.get(article.id) == digest:
@@ -357,25 +358,20 @@ class Archive:
                     ]
                 (report.updated if replaced else report.added).append(_info(article))
                 change.deletes += replaced
+                first_added = self.store.added_dates(replaced).values()
+                if first_added:
+                    change.keep_added[article.id] = min(first_added)
                 passages = split_passages(article.id, article.text, self.split_config)
-                change.inserts.append((article, digest, passages, np.zeros((0,), np.float32)))
-            texts = [
-                embedding_text(article.title, p.text)
-                for article, _, passages, _ in change.inserts
-                for p in passages
-            ]
-            vectors = self.encoder.encode_documents(texts)
+                pending.append((article, digest, passages))
+            vectors = self.encoder.encode_documents(
+                [embedding_text(a.title, p.text) for a, _, passages in pending for p in passages]
+            )
             offset = 0
-            for i, (article, digest, passages, _) in enumerate(change.inserts):
-                change.inserts[i] = (
-                    article,
-                    digest,
-                    passages,
-                    vectors[offset : offset + len(passages)],
-                )
-                offset += len(passages)
+            for article, digest, passages in pending:
+                end = offset + len(passages)
+                change.inserts.append((article, digest, passages, vectors[offset:end]))
+                offset = end
             report.passages = offset
-            change.keep_added = self.store.added_dates(change.deletes)
             if change.inserts or change.deletes:
                 self._commit(change)
         return report

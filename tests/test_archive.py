@@ -87,10 +87,11 @@ def test_unchanged_is_a_noop_and_changed_replaces(
 def test_edited_file_replaces_its_old_version(archive: Archive) -> None:
     first = make_article("old", "Original text of the file.", origin="/news/story.txt")
     archive.add([first])
+    added = archive.articles()[0].added
     edited = make_article("new", "Edited text of the file.", origin="/news/story.txt")
     report = archive.add([edited])
     assert [a.id for a in report.updated] == ["new"]
-    assert [s.info.id for s in archive.articles()] == ["new"]
+    assert [(s.info.id, s.added) for s in archive.articles()] == [("new", added)]
 
 
 def test_remove_by_prefix(archive: Archive) -> None:

@@ -1,0 +1,1 @@
+"""Answering questions and talking to people: the answer pipeline, the CLI, the REPL, Telegram."""
