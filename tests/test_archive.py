@@ -87,7 +87,9 @@ def test_unchanged_is_a_noop_and_changed_replaces(
 def test_edited_file_replaces_its_old_version(archive: Archive) -> None:
     first = make_article("old", "Original text of the file.", origin="/news/story.txt")
     archive.add([first])
-    added = archive.articles()[0].added
+    added = "2000-01-01T00:00:00+00:00"
+    with archive.store.transaction() as db:
+        db.execute("UPDATE articles SET added = ?", (added,))
     edited = make_article("new", "Edited text of the file.", origin="/news/story.txt")
     report = archive.add([edited])
     assert [a.id for a in report.updated] == ["new"]
