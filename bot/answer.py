@@ -22,11 +22,16 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from corpus.errors import NewsqaError
 from corpus.types import ArticleInfo, Passage
 from index import Archive, Filters, Hit
 from index.fts import STOPWORDS, query_terms
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 
 class AnswerError(NewsqaError):
@@ -224,10 +229,13 @@ class Answerer:
         """Answer one question; `offset` pages through further evidence groups (":more")."""
         started = time.perf_counter()
         question = clean_question(question)
-        hits = self.archive.search(question, max(k, self.config.candidates), filters)
+        query_vector = self.archive.encoder.encode_queries([question])[0]
+        hits = self.archive.search(
+            question, max(k, self.config.candidates), filters, query_vector=query_vector
+        )
         searched = time.perf_counter()
         unknown = self.unknown_names(question)
-        groups = self._groups(question, hits) if hits and not unknown else []
+        groups = self._groups(question, query_vector, hits) if hits and not unknown else []
         scored = time.perf_counter()
         timings = {
             "search": (searched - started) * 1000,
@@ -246,7 +254,9 @@ class Answerer:
         timings["total"] = (time.perf_counter() - started) * 1000
         return replace(answer, timings_ms=timings)
 
-    def _groups(self, question: str, hits: list[Hit]) -> list[_Group]:
+    def _groups(
+        self, question: str, query_vector: NDArray[np.float32], hits: list[Hit]
+    ) -> list[_Group]:
         """Every candidate sentence as a group with its context, best first, no two overlapping."""
         articles: dict[str, _ArticleText] = {}
         candidates: list[tuple[_ArticleText, int]] = []
@@ -260,9 +270,9 @@ class Answerer:
                     seen.add(key)
                     candidates.append((source, source.index_of(hit.passage.start + s)))
         vectors = self.archive.encoder.encode_documents(
-            [question] + [article.sentences[i].text for article, i in candidates]
+            [article.sentences[i].text for article, i in candidates]
         )
-        cosines = vectors[1:] @ vectors[0]
+        cosines = vectors @ query_vector
         weights = self._term_weights(question)
         groups = []
         for (article, i), cosine in zip(candidates, cosines, strict=True):
@@ -323,7 +333,7 @@ class Answerer:
     def _term_weights(self, question: str) -> dict[str, float]:
         terms = query_terms(question)
         frequencies = self.archive.store.document_frequencies(terms)
-        total = max(1, self.archive.store.counts()[1])
+        total = max(1, self.archive.passage_count)
         return {
             _stem(t): math.log(1 + (total - df + 0.5) / (df + 0.5)) for t, df in frequencies.items()
         }

@@ -266,15 +266,15 @@ class Archive:
     def refresh(self) -> bool:
         """Load the newest committed generation's vectors if another writer made one."""
         for _ in range(3):
+            if self._stored_generation() == self._generation:
+                return False  # the common case: one indexed lookup, no counting
             generation, passages = self._snapshot()
-            if generation == self._generation:
-                return False
             try:
                 vectors = VectorIndex.load(
                     self.directory / vectors_file(generation), self.manifest.index_type
                 )
             except IndexCorruptError:
-                if self._snapshot()[0] != generation:
+                if self._stored_generation() != generation:
                     continue  # a writer moved on and removed it; read the newer one
                 raise
             if len(vectors) != passages:
@@ -286,12 +286,21 @@ class Archive:
             return True
         raise IndexLockedError(f"{self.directory} changes too fast to read; try again")
 
+    def _stored_generation(self) -> int:
+        return self.store.generation()
+
     def _snapshot(self) -> tuple[int, int]:
+        """The committed generation and its passage count, read in one statement (one snapshot)."""
         rows = self.store.query(
             "SELECT (SELECT value FROM meta WHERE key = 'generation'),"
             " (SELECT count(*) FROM passages)"
         )
         return int(rows[0][0] or 0), int(rows[0][1])
+
+    @property
+    def passage_count(self) -> int:
+        """Passages in the loaded generation (its vectors, one per passage)."""
+        return len(self._vectors)
 
     # writing
 
@@ -496,9 +505,15 @@ class Archive:
         return self.store.list_articles()
 
     def search(
-        self, query: str, k: int = 5, filters: Filters | None = None, retriever: str = "hybrid"
+        self,
+        query: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        retriever: str = "hybrid",
+        query_vector: NDArray[np.float32] | None = None,
     ) -> list[Hit]:
-        return self.search_batch([query], k, filters, retriever)[0]
+        vectors = None if query_vector is None else query_vector.reshape(1, -1)
+        return self.search_batch([query], k, filters, retriever, vectors)[0]
 
     def search_batch(
         self,
@@ -506,8 +521,12 @@ class Archive:
         k: int = 5,
         filters: Filters | None = None,
         retriever: str = "hybrid",
+        query_vectors: NDArray[np.float32] | None = None,
     ) -> list[list[Hit]]:
-        """Top-k passages per query from dense and BM25 retrieval, fused, capped per article."""
+        """Top-k passages per query from dense and BM25 retrieval, fused, capped per article.
+
+        `query_vectors`, when the caller has already encoded the queries, saves encoding twice.
+        """
         if retriever not in RETRIEVERS:
             raise ValueError(f"unknown retriever {retriever!r}; choose from {RETRIEVERS}")
         self.refresh()
@@ -517,9 +536,9 @@ class Archive:
         allowed = None if filters.is_empty() else self.store.passage_ids(filters)
 
         dense: list[list[tuple[int, float]]] = [[] for _ in queries]
-        query_vectors = None
         if retriever != "bm25" and queries:
-            query_vectors = self.encoder.encode_queries(list(queries))
+            if query_vectors is None:
+                query_vectors = self.encoder.encode_queries(list(queries))
             scores, ids = self._vectors.search(query_vectors, pool, allowed)
             dense = [
                 [(int(i), float(s)) for s, i in zip(row_s, row_i, strict=True) if i >= 0]
