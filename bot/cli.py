@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bot import commands
+from bot import commands, eval_commands
 from bot.settings import load_settings
 from corpus.errors import NewsqaError
 
@@ -88,6 +88,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("repl", commands.repl, "ask questions interactively (the main job)")
     p.add_argument("--k", type=int, metavar="N", help="passages considered per question")
+
+    p = command("eval", eval_commands.eval_questions, "measure retrieval and answers on questions")
+    p.add_argument("questions", metavar="QUESTIONS.jsonl")
+    p.add_argument(
+        "--retriever",
+        action="append",
+        choices=["bm25", "dense", "hybrid"],
+        help="retrievers to measure (repeatable; default: all three)",
+    )
+    p.add_argument("--limit", type=int, metavar="N", help="a seeded random sample of N questions")
+    p.add_argument("--no-answers", action="store_true", help="measure retrieval only")
+    p.add_argument("--k", type=int, metavar="N", help="passages considered per answer")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = command("eval-data", eval_commands.eval_data, "turn a public eval set into JSONL files")
+    p.add_argument("dataset", choices=["squad", "scifact"])
+    p.add_argument("path", help="the SQuAD JSON file, or the SciFact folder")
+    p.add_argument("--out", required=True, metavar="DIR", help="where to write the JSONL files")
 
     p = command("index", commands.index_maintenance, "check or rebuild the index directory")
     p.add_argument("action", choices=["check", "rebuild"])

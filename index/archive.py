@@ -511,9 +511,10 @@ class Archive:
         filters: Filters | None = None,
         retriever: str = "hybrid",
         query_vector: NDArray[np.float32] | None = None,
+        max_per_article: int | None = None,
     ) -> list[Hit]:
         vectors = None if query_vector is None else query_vector.reshape(1, -1)
-        return self.search_batch([query], k, filters, retriever, vectors)[0]
+        return self.search_batch([query], k, filters, retriever, vectors, max_per_article)[0]
 
     def search_batch(
         self,
@@ -522,6 +523,7 @@ class Archive:
         filters: Filters | None = None,
         retriever: str = "hybrid",
         query_vectors: NDArray[np.float32] | None = None,
+        max_per_article: int | None = None,
     ) -> list[list[Hit]]:
         """Top-k passages per query from dense and BM25 retrieval, fused, capped per article.
 
@@ -552,10 +554,11 @@ class Archive:
                 if expression:
                     lexical[n] = self.store.bm25(expression, pool, filters, weights)
 
+        cap = max_per_article or config.max_per_article
         results = []
         for n in range(len(queries)):
             qv = None if query_vectors is None else query_vectors[n]
-            results.append(self._rank(dense[n], lexical[n], k, retriever, qv))
+            results.append(self._rank(dense[n], lexical[n], k, retriever, qv, cap))
         return results
 
     def _rank(
@@ -565,6 +568,7 @@ class Archive:
         k: int,
         retriever: str,
         query_vector: NDArray[np.float32] | None,
+        cap: int,
     ) -> list[Hit]:
         config = self.search_config
         if retriever == "dense":
@@ -579,9 +583,7 @@ class Archive:
             )
         found = self.store.passages([i for i, _ in fused])
         ranked = [(pid, score) for pid, score in fused if pid in found]
-        top = cap_per_group(
-            ranked, lambda pair: found[pair[0]][0].article_id, config.max_per_article, k
-        )
+        top = cap_per_group(ranked, lambda pair: found[pair[0]][0].article_id, cap, k)
         dense_rank = {pid: r for r, (pid, _) in enumerate(dense, start=1)}
         dense_score = dict(dense)
         bm25_rank = {pid: r for r, (pid, _) in enumerate(lexical, start=1)}

@@ -1,0 +1,219 @@
+"""`newsqa eval`: retrieval and answer quality of the current index, measured on a question file.
+
+A question line is JSON with `question` and any of: `answers` (strings one of which must appear in
+the answer), `articles` or `passages` (gold ids), `answerable` (false: the bot must abstain).
+Retrieval is measured for each retriever asked for (dense, BM25, hybrid) on the same questions, so
+every report carries its own baselines; answers are measured on the answerer's own (hybrid) path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.answer import Answer, Answerer
+from corpus.errors import CorpusError
+from index import Archive
+
+CUTOFFS = (1, 3, 5, 10)
+DEPTH = 100
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    question: str
+    answers: tuple[str, ...] = ()
+    articles: tuple[str, ...] = ()
+    passages: tuple[int, ...] = ()
+    answerable: bool = True
+
+
+def load_questions(path: Path, limit: int | None = None, seed: int = 13) -> list[EvalQuestion]:
+    """Questions from a JSONL file; with `limit`, a seeded random sample of that many."""
+    questions = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise CorpusError(str(path), f"cannot read ({e.strerror or e})") from e
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            questions.append(
+                EvalQuestion(
+                    question=str(record["question"]),
+                    answers=tuple(str(a) for a in record.get("answers", ())),
+                    articles=tuple(str(a) for a in record.get("articles", ())),
+                    passages=tuple(int(p) for p in record.get("passages", ())),
+                    answerable=bool(record.get("answerable", True)),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise CorpusError(f"{path}:{number}", f"not a question line ({e})") from e
+    if limit is not None and limit < len(questions):
+        questions = random.Random(seed).sample(questions, limit)
+    return questions
+
+
+@dataclass
+class RetrievalScores:
+    """Per-question ranks of the first gold item, and the inputs of nDCG and recall@100."""
+
+    first_ranks: list[int | None] = field(default_factory=list)
+    ndcg10: list[float] = field(default_factory=list)
+    recall100: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, float]:
+        n = len(self.first_ranks)
+        if not n:
+            return {}
+        out = {
+            f"recall@{c}": sum(1 for r in self.first_ranks if r is not None and r <= c) / n
+            for c in CUTOFFS
+        }
+        out["mrr"] = sum(1 / r for r in self.first_ranks if r is not None) / n
+        out["ndcg@10"] = statistics.fmean(self.ndcg10)
+        out["recall@100"] = statistics.fmean(self.recall100)
+        out["questions"] = n
+        return out
+
+
+def ndcg_at(ranked: Sequence[str | int], gold: set[str | int], cutoff: int = 10) -> float:
+    """Binary-relevance nDCG, as BEIR computes it for SciFact (every judged document scores 1)."""
+    dcg = sum(1 / math.log2(i + 2) for i, item in enumerate(ranked[:cutoff]) if item in gold)
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(len(gold), cutoff)))
+    return dcg / ideal if ideal else 0.0
+
+
+def rank_gold(
+    archive: Archive, q: EvalQuestion, retriever: str
+) -> tuple[list[str | int], set[str | int]]:
+    """The ranked list (articles, or passages when the gold is passages) and the gold set."""
+    if q.passages:
+        hits = archive.search(q.question, DEPTH, retriever=retriever)
+        return [h.passage.id for h in hits if h.passage.id is not None], set(q.passages)
+    hits = archive.search(q.question, DEPTH, retriever=retriever, max_per_article=1)
+    return [h.article.id for h in hits], set(q.articles)
+
+
+def retrieval(
+    archive: Archive, questions: Sequence[EvalQuestion], retriever: str
+) -> RetrievalScores:
+    scores = RetrievalScores()
+    for q in questions:
+        if not (q.articles or q.passages):
+            continue
+        ranked, gold = rank_gold(archive, q, retriever)
+        first = next((i for i, item in enumerate(ranked, start=1) if item in gold), None)
+        scores.first_ranks.append(first)
+        scores.ndcg10.append(ndcg_at(ranked, gold))
+        scores.recall100.append(len(gold & set(ranked[:DEPTH])) / len(gold))
+    return scores
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def verified_share(archive: Archive, answer: Answer) -> tuple[int, int]:
+    """(sentences that match their cited passage in the store, sentences) for one answer."""
+    good = 0
+    for s in answer.sentences:
+        citation = next((c for c in answer.citations if c.n == s.citation), None)
+        if citation is None or citation.passage.id is None:
+            continue
+        stored = archive.store.passages([citation.passage.id]).get(citation.passage.id)
+        if stored is None:
+            continue
+        passage, article = stored
+        if (
+            article.id == citation.article.id
+            and passage.text[s.start : s.start + len(s.text)] == s.text
+        ):
+            good += 1
+    return good, len(answer.sentences)
+
+
+def answers(answerer: Answerer, questions: Sequence[EvalQuestion], k: int) -> dict[str, float]:
+    """Answer-level measures on the answerer's own path."""
+    contains = contains_top1 = top1 = 0
+    expected = abstained_right = abstained = unanswerable = answered_answerable = answerable = 0
+    verified = sentences = 0
+    latencies = []
+    for q in questions:
+        started = time.perf_counter()
+        answer = answerer.answer(q.question, k)
+        latencies.append((time.perf_counter() - started) * 1000)
+        good, total = verified_share(answerer.archive, answer)
+        verified, sentences = verified + good, sentences + total
+        abstained += answer.abstained
+        if not q.answerable:
+            unanswerable += 1
+            abstained_right += answer.abstained
+            continue
+        answerable += 1
+        answered_answerable += not answer.abstained
+        if q.answers:
+            expected += 1
+            hit = not answer.abstained and any(
+                _normal(a) in _normal(answer.text) for a in q.answers
+            )
+            contains += hit
+            if q.articles and _top_article(answerer.archive, q) in q.articles:
+                top1 += 1
+                contains_top1 += hit
+    latencies.sort()
+    out: dict[str, float] = {
+        "questions": len(questions),
+        "answered (answerable)": answered_answerable / answerable if answerable else math.nan,
+        "answer contains expected": contains / expected if expected else math.nan,
+        "... when gold ranks first": contains_top1 / top1 if top1 else math.nan,
+        "abstention precision": abstained_right / abstained if abstained else math.nan,
+        "abstention recall": abstained_right / unanswerable if unanswerable else math.nan,
+        "citation precision": verified / sentences if sentences else math.nan,
+        "latency p50 ms": latencies[len(latencies) // 2] if latencies else math.nan,
+        "latency p95 ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+        if latencies
+        else math.nan,
+    }
+    return out
+
+
+def _top_article(archive: Archive, q: EvalQuestion) -> str | None:
+    hits = archive.search(q.question, 1, max_per_article=1)
+    return hits[0].article.id if hits else None
+
+
+def evaluate(
+    answerer: Answerer,
+    questions: Sequence[EvalQuestion],
+    retrievers: Sequence[str] = ("bm25", "dense", "hybrid"),
+    with_answers: bool = True,
+    k: int = 5,
+) -> dict[str, dict[str, float]]:
+    """The whole report: one section per retriever, and one for answers."""
+    report: dict[str, dict[str, float]] = {}
+    for retriever in retrievers:
+        summary = retrieval(answerer.archive, questions, retriever).summary()
+        if summary:
+            report[f"retrieval: {retriever}"] = summary
+    if with_answers:
+        report["answers (hybrid)"] = answers(answerer, questions, k)
+    return report
+
+
+def format_report(report: dict[str, dict[str, float]]) -> str:
+    lines = []
+    for section, values in report.items():
+        lines.append(section)
+        for name, value in values.items():
+            shown = f"{value:.0f}" if name == "questions" else f"{value:.4f}"
+            lines.append(f"  {name:<28} {shown}")
+    return "\n".join(lines)
