@@ -76,6 +76,7 @@ class Citation:
     article: ArticleInfo
     passage: Passage
     score: float
+    also: tuple[ArticleInfo, ...] = ()  # the same story from other outlets or URLs
 
 
 @dataclass(frozen=True)
@@ -141,15 +142,17 @@ class _ArticleText:
     info: ArticleInfo
     passages: list[Passage]
     sentences: list[_Sentence]
+    also: tuple[ArticleInfo, ...] = ()
 
     @classmethod
-    def load(cls, archive: Archive, info: ArticleInfo) -> _ArticleText:
+    def load(cls, archive: Archive, hit: Hit) -> _ArticleText:
+        info = hit.article
         passages = archive.store.article_passages(info.id)
         spans: dict[int, _Sentence] = {}
         for p in passages:
             for s, e in p.sentences:
                 spans.setdefault(p.start + s, _Sentence(p.start + s, p.start + e, p.text[s:e]))
-        return cls(info, passages, [spans[k] for k in sorted(spans)])
+        return cls(info, passages, [spans[k] for k in sorted(spans)], hit.also)
 
     def index_of(self, start: int) -> int:
         return next(i for i, s in enumerate(self.sentences) if s.start == start)
@@ -243,7 +246,7 @@ class Answerer:
         }
         if not groups or groups[0].score < self.config.threshold:
             related = tuple(
-                Citation(n, h.article, h.passage, h.score)
+                Citation(n, h.article, h.passage, h.score, h.also)
                 for n, h in enumerate(hits[: self.config.related], start=1)
             )
             timings["total"] = (time.perf_counter() - started) * 1000
@@ -261,16 +264,18 @@ class Answerer:
         articles: dict[str, _ArticleText] = {}
         candidates: list[tuple[_ArticleText, int]] = []
         seen: set[tuple[str, int]] = set()
+        refs: list[tuple[int, int]] = []  # (passage id, sentence number): stored vectors
         for hit in hits:
-            source = articles.get(hit.article.id) or _ArticleText.load(self.archive, hit.article)
+            source = articles.get(hit.article.id) or _ArticleText.load(self.archive, hit)
             articles[hit.article.id] = source
-            for s, _ in hit.passage.sentences:
+            for n, (s, _) in enumerate(hit.passage.sentences):
                 key = (hit.article.id, hit.passage.start + s)
                 if key not in seen:
                     seen.add(key)
                     candidates.append((source, source.index_of(hit.passage.start + s)))
-        vectors = self.archive.encoder.encode_documents(
-            [article.sentences[i].text for article, i in candidates]
+                    refs.append((hit.passage.id or 0, n))
+        vectors = self.archive.sentence_vectors(
+            refs, [article.sentences[i].text for article, i in candidates]
         )
         cosines = vectors @ query_vector
         weights = self._term_weights(question)
@@ -372,7 +377,9 @@ def _build(question: str, groups: list[_Group], offset: int, more: bool) -> Answ
         passage = group.passage
         n = next((c.n for c in citations if c.passage.id == passage.id), len(citations) + 1)
         if n > len(citations):
-            citations.append(Citation(n, group.article.info, passage, group.score))
+            citations.append(
+                Citation(n, group.article.info, passage, group.score, group.article.also)
+            )
         for i in range(group.first, group.last + 1):
             s = group.article.sentences[i]
             sentences.append(

@@ -34,6 +34,17 @@ def citation_json(c: Citation) -> dict[str, object]:
         "passage_id": c.passage.id,
         "passage": c.passage.text,
         "score": round(c.score, 4),
+        "also": [
+            {
+                "article_id": a.id,
+                "title": a.title,
+                "source": a.source,
+                "url": a.url,
+                "published": a.published,
+                "origin": a.origin,
+            }
+            for a in c.also
+        ],
     }
 
 
@@ -73,7 +84,15 @@ def sources_lines(citations: tuple[Citation, ...]) -> list[str]:
     for c in citations:
         lines.append(f"[{c.n}] {byline(c.article)}")
         lines.append(f"    {where(c.article)}")
+        if c.also:
+            lines.append(f"    {also_reported(c)}")
     return lines
+
+
+def also_reported(c: Citation) -> str:
+    """'also reported by: Reuters (https://…), AP' for a story carried more than once."""
+    names = [f"{a.source or a.title}" + (f" ({a.url})" if a.url else "") for a in c.also]
+    return "also reported by: " + ", ".join(names)
 
 
 def answer_text(answer: Answer) -> str:

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.answer import Answer, Answerer, AnswerError
-from bot.render import abstention_lines, byline, where
+from bot.render import abstention_lines, also_reported, byline, where
 from bot.settings import Settings
 from corpus.errors import NewsqaError
 
@@ -157,6 +157,8 @@ class Repl:
             source = Text(f"[{c.n}] ", style="bold")
             source.append(byline(c.article), style=f"link {c.article.url}" if c.article.url else "")
             self.console.print(source, highlight=False)
+            if c.also:
+                self.console.print(f"    {also_reported(c)}", highlight=False, style="dim")
         if answer.more:
             self.console.print(
                 "(:more for further evidence, :sources for full sources)", style="dim"

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from corpus.dedup import signature
 from corpus.ids import content_hash
 from corpus.split import SplitConfig, embedding_text, split_passages
 from corpus.types import Article, ArticleInfo, Passage
@@ -41,6 +42,7 @@ from index.errors import (
 from index.fts import match_expression
 from index.fusion import cap_per_group, reciprocal_rank_fusion
 from index.manifest import MANIFEST, Manifest, read_manifest, write_manifest
+from index.sentences import encode_sentences, lookup_sentences
 from index.store import Filters, Store, StoredArticle
 from index.vectors import FLAT, VectorIndex
 
@@ -84,6 +86,7 @@ class Hit:
     bm25_score: float | None = None
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    also: tuple[ArticleInfo, ...] = ()  # near-duplicates of the article: the same story elsewhere
 
 
 @dataclass
@@ -126,6 +129,7 @@ class _Change:
         default_factory=list
     )
     keep_added: dict[str, str] = field(default_factory=dict)
+    sentence_vectors: dict[str, list[NDArray[np.float32]]] = field(default_factory=dict)
 
 
 class Archive:
@@ -372,6 +376,9 @@ class Archive:
                     change.keep_added[article.id] = min(first_added)
                 passages = split_passages(article.id, article.text, self.split_config)
                 pending.append((article, digest, passages))
+            change.sentence_vectors = encode_sentences(
+                self.encoder, [(a.id, passages) for a, _, passages in pending]
+            )
             vectors = self.encoder.encode_documents(
                 [embedding_text(a.title, p.text) for a, _, passages in pending for p in passages]
             )
@@ -418,8 +425,13 @@ class Archive:
                         passages,
                         vectors,
                         change.keep_added.get(article.id),
+                        change.sentence_vectors.get(article.id),
                     )
                     new_vectors.append(vectors)
+                    sig = signature(article.text)
+                    Store.insert_signature(
+                        db, article.id, sig, Store.find_story(db, sig, article.id)
+                    )
                 Store.set_meta(db, "generation", str(generation))
                 Store.set_meta(db, "updated", now)
                 self._vectors.remove(old_ids)
@@ -473,6 +485,9 @@ class Archive:
                 "INSERT INTO passages_fts (rowid, title, text) SELECT p.id, a.title, p.text "
                 "FROM passages p JOIN articles a ON a.id = p.article_id"
             )
+            for article_id, text in self.store.articles_without_signature():
+                sig = signature(text)
+                Store.insert_signature(db, article_id, sig, Store.find_story(db, sig, article_id))
             Store.set_meta(db, "generation", str(generation))
             Store.set_meta(db, "updated", now)
             self._vectors.save(self.directory / vectors_file(generation))
@@ -583,7 +598,20 @@ class Archive:
             )
         found = self.store.passages([i for i, _ in fused])
         ranked = [(pid, score) for pid, score in fused if pid in found]
-        top = cap_per_group(ranked, lambda pair: found[pair[0]][0].article_id, cap, k)
+        stories = self.store.stories({found[pid][0].article_id for pid, _ in ranked})
+        lead: dict[str, str] = {}  # story -> its best-ranked article, the one shown
+        for pid, _ in ranked:
+            article_id = found[pid][0].article_id
+            lead.setdefault(stories.get(article_id, article_id), article_id)
+        shown = [
+            (pid, score)
+            for pid, score in ranked
+            if lead[stories.get(found[pid][0].article_id, found[pid][0].article_id)]
+            == found[pid][0].article_id
+        ]
+        top = cap_per_group(shown, lambda pair: found[pair[0]][0].article_id, cap, k)
+        top_stories = {stories[a] for a in {found[p][0].article_id for p, _ in top} if a in stories}
+        members = self.store.story_members(top_stories)
         dense_rank = {pid: r for r, (pid, _) in enumerate(dense, start=1)}
         dense_score = dict(dense)
         bm25_rank = {pid: r for r, (pid, _) in enumerate(lexical, start=1)}
@@ -601,9 +629,20 @@ class Archive:
                 bm25_score=bm25_score.get(pid),
                 dense_rank=dense_rank.get(pid),
                 bm25_rank=bm25_rank.get(pid),
+                also=tuple(
+                    other
+                    for other in members.get(stories.get(found[pid][1].id, ""), [])
+                    if other.id != found[pid][1].id
+                ),
             )
             for pid, score in top
         ]
+
+    def sentence_vectors(
+        self, refs: Sequence[tuple[int, int]], texts: Sequence[str]
+    ) -> NDArray[np.float32]:
+        """Vectors of sentences given as (passage id, sentence number): stored at ingest."""
+        return lookup_sentences(self.store, self.encoder, self.manifest.dimension, refs, texts)
 
     def check(self) -> list[str]:
         """Every problem found in the directory; an empty list means the index is sound."""

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from corpus import dedup
 from corpus.types import Article, ArticleInfo, Passage
 from index.errors import IndexCorruptError
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: passages.sentence_vectors (float16, one row per sentence of the passage)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -47,9 +48,22 @@ CREATE TABLE IF NOT EXISTS passages (
     start INTEGER NOT NULL,
     text TEXT NOT NULL,
     sentences TEXT NOT NULL,
-    embedding BLOB NOT NULL
+    embedding BLOB NOT NULL,
+    sentence_vectors BLOB
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id, ordinal);
+CREATE TABLE IF NOT EXISTS signatures (
+    article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+    signature BLOB NOT NULL,
+    story TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS signatures_story ON signatures(story);
+CREATE TABLE IF NOT EXISTS signature_bands (
+    key INTEGER NOT NULL,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS signature_bands_key ON signature_bands(key);
+CREATE INDEX IF NOT EXISTS signature_bands_article ON signature_bands(article_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     title, text, tokenize = 'porter unicode61 remove_diacritics 2'
 );
@@ -121,18 +135,36 @@ class Store:
             self._db.execute("PRAGMA busy_timeout = 10000")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = FULL")
+            # IF NOT EXISTS throughout: on an older index this adds what it lacks, else nothing
+            self._db.executescript(SCHEMA)
             if create:
-                self._db.executescript(SCHEMA)
                 self._db.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
             self._db.execute("SELECT count(*) FROM articles").fetchone()
+            self._migrate()
         except sqlite3.DatabaseError as e:
             raise IndexCorruptError(
                 f"database {path} is damaged ({e}); restore it from a backup, or run "
                 "`newsqa index check` for details"
             ) from e
+
+    def _migrate(self) -> None:
+        """Bring an older schema up to date in place; refuse a newer one."""
+        version = int(self.get_meta("schema_version") or 1)
+        if version > SCHEMA_VERSION:
+            raise IndexCorruptError(
+                f"database {self.path} has schema {version}, newer than this newsqa's "
+                f"{SCHEMA_VERSION}; upgrade newsqa"
+            )
+        if version < 2:
+            # Old passages keep a NULL: their sentences are encoded when an answer needs them.
+            with self.transaction() as db:
+                columns = {r[1] for r in db.execute("PRAGMA table_info(passages)")}
+                if "sentence_vectors" not in columns:
+                    db.execute("ALTER TABLE passages ADD COLUMN sentence_vectors BLOB")
+                self.set_meta(db, "schema_version", str(SCHEMA_VERSION))
 
     def close(self) -> None:
         with self._lock:
@@ -251,8 +283,12 @@ class Store:
         passages: Sequence[Passage],
         vectors: NDArray[np.float32],
         added: str | None = None,
+        sentence_vectors: Sequence[NDArray[np.float32]] | None = None,
     ) -> list[int]:
-        """Insert one article with its passages and vectors; returns the new passage ids."""
+        """Insert one article with its passages and vectors; returns the new passage ids.
+
+        `sentence_vectors`, one (sentences x dimension) array per passage, are stored as float16.
+        """
         db.execute(
             "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -269,10 +305,13 @@ class Store:
             ),
         )
         ids = []
-        for passage, vector in zip(passages, vectors, strict=True):
+        for n, (passage, vector) in enumerate(zip(passages, vectors, strict=True)):
+            per_sentence = None
+            if sentence_vectors is not None:
+                per_sentence = np.asarray(sentence_vectors[n], np.float16).tobytes()
             cursor = db.execute(
-                "INSERT INTO passages (article_id, ordinal, start, text, sentences, embedding) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO passages (article_id, ordinal, start, text, sentences, embedding, "
+                "sentence_vectors) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     article.id,
                     passage.ordinal,
@@ -280,6 +319,7 @@ class Store:
                     passage.text,
                     json.dumps(passage.sentences),
                     np.asarray(vector, np.float32).tobytes(),
+                    per_sentence,
                 ),
             )
             pid = int(cursor.lastrowid or 0)
@@ -289,6 +329,76 @@ class Store:
             )
             ids.append(pid)
         return ids
+
+    @staticmethod
+    def find_story(db: sqlite3.Connection, sig: Sequence[int], article_id: str) -> str:
+        """The story an article belongs to: that of its most similar near-duplicate, else its own
+        id. Looked up through the LSH bands, so the cost does not grow with the archive."""
+        keys = dedup.bands(sig)
+        rows = db.execute(
+            "SELECT DISTINCT s.article_id, s.signature, s.story FROM signature_bands b "
+            f"JOIN signatures s ON s.article_id = b.article_id WHERE b.key IN "
+            f"({','.join('?' * len(keys))}) AND b.article_id != ?",
+            [*keys, article_id],
+        ).fetchall()
+        best, story = dedup.DUPLICATE_JACCARD, article_id
+        for _, blob, candidate_story in rows:
+            similarity = dedup.similarity(sig, np.frombuffer(blob, dtype=np.uint32).tolist())
+            if similarity >= best:
+                best, story = similarity, candidate_story
+        return str(story)
+
+    @staticmethod
+    def insert_signature(
+        db: sqlite3.Connection, article_id: str, sig: Sequence[int], story: str
+    ) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO signatures VALUES (?, ?, ?)",
+            (article_id, np.asarray(sig, dtype=np.uint32).tobytes(), story),
+        )
+        db.executemany(
+            "INSERT INTO signature_bands VALUES (?, ?)",
+            [(key, article_id) for key in dedup.bands(sig)],
+        )
+
+    def stories(self, article_ids: Iterable[str]) -> dict[str, str]:
+        """The story of each article that has one (articles from before dedup have none)."""
+        ids = list(article_ids)
+        out: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                self.query(
+                    f"SELECT article_id, story FROM signatures WHERE article_id IN ({marks})", chunk
+                )
+            )
+        return out
+
+    def story_members(self, stories: Iterable[str]) -> dict[str, list[ArticleInfo]]:
+        """The articles of each story, oldest first."""
+        keys = list(stories)
+        out: dict[str, list[ArticleInfo]] = {k: [] for k in keys}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.query(
+                f"SELECT s.story, {_INFO_COLUMNS} FROM signatures s JOIN articles a "
+                f"ON a.id = s.article_id WHERE s.story IN ({marks}) ORDER BY a.added, a.id",
+                chunk,
+            )
+            for row in rows:
+                out[row[0]].append(_info(row[1:7]))
+        return out
+
+    def articles_without_signature(self) -> list[tuple[str, str]]:
+        return [
+            (r[0], r[1])
+            for r in self.query(
+                "SELECT id, text FROM articles WHERE id NOT IN (SELECT article_id FROM signatures)"
+                " ORDER BY added, id"
+            )
+        ]
 
     def added_dates(self, ids: Iterable[str]) -> dict[str, str]:
         ids = list(ids)
@@ -337,6 +447,23 @@ class Store:
                 f"SELECT id, embedding FROM passages WHERE id IN ({marks})", chunk
             ):
                 out[int(pid)] = np.frombuffer(blob, dtype=np.float32, count=dimension)
+        return out
+
+    def sentence_vectors(
+        self, ids: Sequence[int], dimension: int
+    ) -> dict[int, NDArray[np.float32]]:
+        """Stored per-sentence vectors by passage id; passages stored without them are left out."""
+        out: dict[int, NDArray[np.float32]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = [int(x) for x in ids[i : i + 500]]
+            marks = ",".join("?" * len(chunk))
+            for pid, blob in self.query(
+                f"SELECT id, sentence_vectors FROM passages WHERE id IN ({marks}) "
+                "AND sentence_vectors IS NOT NULL",
+                chunk,
+            ):
+                vectors = np.frombuffer(blob, dtype=np.float16).reshape(-1, dimension)
+                out[int(pid)] = vectors.astype(np.float32)
         return out
 
     def iter_embeddings(

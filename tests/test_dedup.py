@@ -1,0 +1,78 @@
+"""Near-duplicate stories: MinHash estimates, and one story shown once with "also reported by"."""
+
+from __future__ import annotations
+
+from bot.answer import AnswerConfig, Answerer
+from bot.render import answer_json, answer_text
+from corpus import dedup
+from corpus.bundled import bundled_articles
+from index import Archive
+from tests.conftest import make_article
+
+WIRE = (
+    "Farmers blocked the main highway into the capital on Tuesday, protesting against new fuel "
+    "taxes. Police said the blockade stretched for twelve kilometres. The agriculture minister "
+    "promised talks with the unions next week. “We will not leave until the tax is withdrawn,” "
+    "said union leader Marta Kowalska. Traffic was diverted through the northern ring road."
+)
+
+
+def test_minhash_tells_copies_from_other_stories() -> None:
+    a, b = bundled_articles()
+    copy = a.text.replace("Minsk", "Moscow") + "\n\nReporting by the wire desk."
+    assert dedup.similarity(dedup.signature(a.text), dedup.signature(copy)) >= 0.8
+    assert dedup.similarity(dedup.signature(a.text), dedup.signature(b.text)) < 0.1
+    assert set(dedup.bands(dedup.signature(a.text))) & set(dedup.bands(dedup.signature(copy)))
+    half = a.text[: len(a.text) // 3]
+    assert (
+        dedup.similarity(dedup.signature(a.text), dedup.signature(half)) < dedup.DUPLICATE_JACCARD
+    )
+
+
+def test_signature_is_stable_and_handles_tiny_texts() -> None:
+    assert dedup.signature(WIRE) == dedup.signature(WIRE.upper())
+    assert len(dedup.signature("Short.")) == dedup.HASHES
+
+
+def test_a_wire_copy_shows_once_with_also_reported_by(archive: Archive) -> None:
+    archive.add(
+        [
+            make_article("w1", WIRE, title="Farmers block highway", source="Wire One",
+                         url="https://one.example/farmers"),
+            make_article("w2", WIRE.replace("Tuesday", "Tuesday morning"),
+                         title="Farmers block highway into capital", source="Daily Two",
+                         url="https://two.example/news/farmers?id=9"),
+            make_article("o1", "Fishermen in the north protested against fuel taxes too. "
+                         "They blocked a harbour.", title="Fishermen protest", source="Coast"),
+        ]
+    )  # fmt: skip
+    hits = archive.search("farmers blockade highway fuel taxes", k=5)
+    articles = [h.article.id for h in hits]
+    assert "w1" in articles and "w2" not in articles and "o1" in articles
+    w1 = next(h for h in hits if h.article.id == "w1")
+    assert [a.id for a in w1.also] == ["w2"]
+    assert all(h.also == () for h in hits if h.article.id == "o1")
+
+    answer = Answerer(archive, AnswerConfig(threshold=0.2)).answer(
+        "Why did farmers block the highway?"
+    )
+    text = answer_text(answer)
+    assert "also reported by: Daily Two (https://two.example/news/farmers?id=9)" in text
+    cited = answer_json(answer)["citations"]
+    assert cited[0]["also"][0]["article_id"] == "w2"  # type: ignore[index]
+
+    archive.remove(["w1"])
+    hits = archive.search("farmers blockade highway fuel taxes", k=5)
+    assert "w2" in [h.article.id for h in hits]
+    assert archive.check() == []
+
+
+def test_rebuild_backfills_stories_for_older_indexes(archive: Archive) -> None:
+    archive.add([make_article("w1", WIRE), make_article("w2", WIRE + " Extra line.")])
+    with archive.store.transaction() as db:
+        db.execute("DELETE FROM signatures")
+    before = {h.article.id for h in archive.search("farmers highway taxes", k=5)}
+    assert before == {"w1", "w2"}  # without stories, both copies fill the results
+    archive.rebuild()
+    ids = [h.article.id for h in archive.search("farmers highway taxes", k=5)]
+    assert len(set(ids) & {"w1", "w2"}) == 1
