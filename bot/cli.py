@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from bot import commands, eval_commands
 from bot.settings import load_settings
+from bot.telegram.command import telegram as telegram_command
 from corpus.errors import NewsqaError
 
 EXIT_ERROR = 1
@@ -109,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("index", commands.index_maintenance, "check or rebuild the index directory")
     p.add_argument("action", choices=["check", "rebuild"])
+
+    p = command("telegram", telegram_command, "run the Telegram bot (token: TELEGRAM_BOT_TOKEN)")
+    p.add_argument("--webhook-url", metavar="URL", help="use a webhook at this https URL")
+    p.add_argument("--listen", default="127.0.0.1", help="webhook: address to listen on")
+    p.add_argument("--port", type=int, default=8443, help="webhook: port to listen on")
+    p.add_argument("--secret-token", metavar="TOKEN", help="webhook: secret Telegram must send")
     return parser
 
 

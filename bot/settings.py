@@ -61,8 +61,18 @@ class Settings:
         },
     )
     index_type: str = field(
-        default="flat",
-        metadata={"env": "NEWSQA_INDEX_TYPE", "help": "FAISS index type for new indexes"},
+        default="auto",
+        metadata={
+            "env": "NEWSQA_INDEX_TYPE",
+            "help": "FAISS index for new indexes: auto (flat, then hnsw past 50k), flat or hnsw",
+        },
+    )
+    encoder_backend: str = field(
+        default="onnx",
+        metadata={
+            "env": "NEWSQA_ENCODER_BACKEND",
+            "help": "what runs the model: onnx, onnx-int8 (faster ingest) or torch",
+        },
     )
     max_file_mb: float = field(
         default=20.0,
@@ -89,6 +99,43 @@ class Settings:
         },
     )
 
+    telegram_allowed_users: tuple[int, ...] = field(
+        default=(),
+        metadata={
+            "env": "TELEGRAM_ALLOWED_USERS",
+            "help": "user ids allowed to use the bot, comma-separated (empty: everyone)",
+        },
+    )
+    telegram_allowed_chats: tuple[int, ...] = field(
+        default=(),
+        metadata={
+            "env": "TELEGRAM_ALLOWED_CHATS",
+            "help": "chat ids whose members may use the bot, comma-separated (empty: any)",
+        },
+    )
+    telegram_admins: tuple[int, ...] = field(
+        default=(),
+        metadata={
+            "env": "TELEGRAM_ADMINS",
+            "help": "user ids that may add articles to the archive, comma-separated",
+        },
+    )
+    telegram_rate_limit: int = field(
+        default=5,
+        metadata={
+            "env": "TELEGRAM_RATE_LIMIT",
+            "help": "questions one user may ask per rate window",
+        },
+    )
+    telegram_rate_window: float = field(
+        default=60.0,
+        metadata={"env": "TELEGRAM_RATE_WINDOW", "help": "the rate window, in seconds"},
+    )
+    telegram_max_upload_mb: float = field(
+        default=5.0,
+        metadata={"env": "TELEGRAM_MAX_UPLOAD_MB", "help": "largest document the bot ingests"},
+    )
+
     def describe(self) -> dict[str, str]:
         """Each setting's current value for display; secrets shown only as set or unset."""
         out = {}
@@ -107,6 +154,8 @@ def _convert(name: str, value: Any, kind: str) -> Any:
     base = kind.removesuffix(" | None")
     if base != kind and not text:
         return None
+    if base == "tuple[int, ...]":
+        return _ids(name, value)
     try:
         if base == "int":
             number = int(text)
@@ -123,6 +172,17 @@ def _convert(name: str, value: Any, kind: str) -> Any:
     if base == "Path":
         return Path(text).expanduser()
     return text
+
+
+def _ids(name: str, value: Any) -> tuple[int, ...]:
+    """Telegram ids from a TOML list or a comma-separated string ("1, 2, -100123")."""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    try:
+        return tuple(int(str(item).strip()) for item in items if str(item).strip())
+    except ValueError as e:
+        raise SettingsError(
+            f"setting {name}: {value!r} is not a comma-separated list of numeric ids"
+        ) from e
 
 
 def config_path(env: Mapping[str, str]) -> Path:
