@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Sequence
@@ -27,7 +26,8 @@ from typing import TYPE_CHECKING
 from corpus.errors import NewsqaError
 from corpus.types import ArticleInfo, Passage
 from index import Archive, Filters, Hit
-from index.fts import STOPWORDS, query_terms
+from index.fts import STOPWORDS
+from index.lexical import TermWeights, coverage, term_weights
 
 if TYPE_CHECKING:
     import numpy as np
@@ -182,15 +182,6 @@ def clean_question(question: str) -> str:
     return text
 
 
-def _stem(word: str) -> str:
-    """A crude English stemmer, enough to match "sanctions" with "sanction" both ways."""
-    word = word.lower().removesuffix("’s").removesuffix("'s")
-    for suffix, keep in (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ed", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            return word[: -len(suffix)] + keep
-    return word
-
-
 def context_range(sentences: Sequence[_Sentence], i: int, limit: int = 3) -> tuple[int, int]:
     """The sentences around sentence i that it needs to stand alone (indexes, inclusive)."""
     first = last = i
@@ -284,7 +275,7 @@ class Answerer:
             first, last = context_range(article.sentences, i, self.config.max_group_sentences)
             group = self._fit(article, first, last, i)
             text = " ".join(s.text for s in article.sentences[group[0] : group[1] + 1])
-            score = float(cosine) + self.config.lexical_weight * _coverage(text, weights)
+            score = float(cosine) + self.config.lexical_weight * coverage(text, weights)
             groups.append(_Group(article, group[0], group[1], i, group[2], score))
         groups.sort(key=lambda g: -g.score)
         chosen: list[_Group] = []
@@ -335,13 +326,8 @@ class Answerer:
         frequencies = self.archive.store.document_frequencies(names)
         return tuple(name for name in names if frequencies[name] == 0)
 
-    def _term_weights(self, question: str) -> dict[str, float]:
-        terms = query_terms(question)
-        frequencies = self.archive.store.document_frequencies(terms)
-        total = max(1, self.archive.passage_count)
-        return {
-            _stem(t): math.log(1 + (total - df + 0.5) / (df + 0.5)) for t, df in frequencies.items()
-        }
+    def _term_weights(self, question: str) -> TermWeights:
+        return term_weights(self.archive.store, question, self.archive.passage_count)
 
     def _page(self, groups: list[_Group], offset: int) -> list[_Group]:
         """Up to max_groups groups from `offset`. The first page cites every article that carries
@@ -359,14 +345,6 @@ class Answerer:
             if len(page) < size and g not in page and g.score >= floor:
                 page.append(g)
         return sorted(page, key=groups.index)
-
-
-def _coverage(text: str, weights: dict[str, float]) -> float:
-    """The IDF-weighted share of the question's terms that appear in `text`."""
-    if not weights:
-        return 0.0
-    words = {_stem(w) for w in _WORD.findall(text)}
-    return sum(w for t, w in weights.items() if t in words) / sum(weights.values())
 
 
 def _build(question: str, groups: list[_Group], offset: int, more: bool) -> Answer:

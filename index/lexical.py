@@ -1,0 +1,44 @@
+"""Lexical evidence shared by search and answers: which of a question's words a text covers,
+weighted by how rare each word is in the archive (IDF from the full-text index)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+from index.fts import query_terms
+from index.store import Store
+
+_WORD = re.compile(r"\w+")
+
+TermWeights = dict[str, float]
+
+
+def stem(word: str) -> str:
+    """A crude English stemmer, enough to match "sanctions" with "sanction" both ways."""
+    word = word.lower().removesuffix("’s").removesuffix("'s")
+    for suffix, keep in (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ed", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            return word[: -len(suffix)] + keep
+    return word
+
+
+def term_weights(store: Store, question: str, passages: int) -> TermWeights:
+    """IDF of each content word of the question over `passages` passages, keyed by its stem."""
+    frequencies = store.document_frequencies(query_terms(question))
+    total = max(1, passages)
+    return {stem(t): math.log(1 + (total - df + 0.5) / (df + 0.5)) for t, df in frequencies.items()}
+
+
+def coverage(text: str, weights: TermWeights) -> float:
+    """The IDF-weighted share of the question's terms that appear in `text` (0 to 1)."""
+    if not weights:
+        return 0.0
+    words = {stem(w) for w in _WORD.findall(text)}
+    return sum(w for t, w in weights.items() if t in words) / sum(weights.values())
+
+
+def best_coverage(texts: Iterable[str], weights: TermWeights) -> float:
+    """The coverage of the best-covering text, e.g. the best sentence of a passage."""
+    return max((coverage(t, weights) for t in texts), default=0.0)
