@@ -40,7 +40,8 @@ from index.errors import (
     ModelMismatchError,
 )
 from index.fts import match_expression
-from index.fusion import cap_per_group, reciprocal_rank_fusion
+from index.fusion import cap_per_group, convex_fusion, reciprocal_rank_fusion
+from index.lexical import best_coverage, term_weights
 from index.manifest import MANIFEST, Manifest, read_manifest, write_manifest
 from index.sentences import encode_sentences, lookup_sentences
 from index.store import Filters, Store, StoredArticle
@@ -68,8 +69,12 @@ class SearchConfig:
     """Knobs of hybrid search; defaults chosen by measurement (docs/quality.md)."""
 
     candidates: int = 50
+    fusion: str = "convex"  # or "rrf"
+    dense_share: float = 0.4  # convex: dense weight; BM25 gets the rest
+    coverage_weight: float = 0.3  # then the best sentence's coverage of the question's terms
+    rerank_depth: int = 20
     rrf_k: float = 60.0
-    dense_weight: float = 1.0
+    dense_weight: float = 1.0  # rrf weights
     bm25_weight: float = 1.0
     title_weight: float = 0.5
     max_per_article: int = 3
@@ -573,11 +578,12 @@ class Archive:
         results = []
         for n in range(len(queries)):
             qv = None if query_vectors is None else query_vectors[n]
-            results.append(self._rank(dense[n], lexical[n], k, retriever, qv, cap))
+            results.append(self._rank(queries[n], dense[n], lexical[n], k, retriever, qv, cap))
         return results
 
     def _rank(
         self,
+        query: str,
         dense: list[tuple[int, float]],
         lexical: list[tuple[int, float]],
         k: int,
@@ -590,14 +596,18 @@ class Archive:
             fused = dense
         elif retriever == "bm25":
             fused = lexical
-        else:
+        elif config.fusion == "rrf":
             fused = reciprocal_rank_fusion(
                 [[i for i, _ in dense], [i for i, _ in lexical]],
                 [config.dense_weight, config.bm25_weight],
                 config.rrf_k,
             )
+        else:
+            fused = convex_fusion([dense, lexical], [config.dense_share, 1 - config.dense_share])
         found = self.store.passages([i for i, _ in fused])
         ranked = [(pid, score) for pid, score in fused if pid in found]
+        if retriever == "hybrid" and config.coverage_weight:
+            ranked = self._rerank_by_coverage(query, ranked, found)
         stories = self.store.stories({found[pid][0].article_id for pid, _ in ranked})
         lead: dict[str, str] = {}  # story -> its best-ranked article, the one shown
         for pid, _ in ranked:
@@ -643,6 +653,24 @@ class Archive:
     ) -> NDArray[np.float32]:
         """Vectors of sentences given as (passage id, sentence number): stored at ingest."""
         return lookup_sentences(self.store, self.encoder, self.manifest.dimension, refs, texts)
+
+    def _rerank_by_coverage(
+        self,
+        query: str,
+        ranked: list[tuple[int, float]],
+        found: dict[int, tuple[Passage, ArticleInfo]],
+    ) -> list[tuple[int, float]]:
+        """Add to the top passages' scores how well their best sentence covers the question's
+        rarer words: passage-level BM25 does not see whether the words sit together."""
+        depth = self.search_config.rerank_depth
+        weights = term_weights(self.store, query, self.passage_count)
+        head = [
+            (pid, score + self.search_config.coverage_weight
+             * best_coverage(found[pid][0].sentence_texts(), weights))
+            for pid, score in ranked[:depth]
+        ]  # fmt: skip
+        head.sort(key=lambda pair: -pair[1])
+        return head + ranked[depth:]
 
     def check(self) -> list[str]:
         """Every problem found in the directory; an empty list means the index is sound."""

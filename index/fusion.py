@@ -22,6 +22,24 @@ def reciprocal_rank_fusion(
     return sorted(scores.items(), key=lambda pair: (-pair[1], str(pair[0])))
 
 
+def convex_fusion(
+    rankings: Sequence[Sequence[tuple[K, float]]], weights: Sequence[float]
+) -> list[tuple[K, float]]:
+    """Items by the weighted sum of their scores, each list divided by its best score; an item
+    missing from a list gets that list's lowest normalised score (it ranked below them all)."""
+    scores: dict[K, float] = defaultdict(float)
+    items = {item for ranking in rankings for item, _ in ranking}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        if not ranking:
+            continue
+        best = max(score for _, score in ranking)
+        normal = {item: (score / best if best > 0 else 0.0) for item, score in ranking}
+        floor = min(normal.values())
+        for item in items:
+            scores[item] += weight * normal.get(item, floor)
+    return sorted(scores.items(), key=lambda pair: (-pair[1], str(pair[0])))
+
+
 def cap_per_group(items: Iterable[T], group: Callable[[T], Hashable], cap: int, k: int) -> list[T]:
     """The first k items, skipping any beyond `cap` from the same group."""
     seen: dict[Hashable, int] = defaultdict(int)

@@ -300,7 +300,24 @@ def _bm25_reference(
     return scores
 
 
-def test_fused_search_matches_brute_force(tmp_path: Path) -> None:
+def _convex_reference(
+    dense: list[int],
+    cosine: dict[int, float],
+    bm25: dict[int, float],
+    lexical: list[int],
+    share: float,
+) -> list[tuple[int, float]]:
+    """Max-normalised scores, weighted; a passage missing from a list gets its lowest value."""
+    d = {p: cosine[p] / max(cosine[x] for x in dense) for p in dense}
+    b = {p: bm25[p] / max(bm25[x] for x in lexical) for p in lexical} if lexical else {}
+    items = set(d) | set(b)
+    low_d, low_b = min(d.values()), min(b.values(), default=0.0)
+    fused = {p: share * d.get(p, low_d) + (1 - share) * b.get(p, low_b) for p in items}
+    return sorted(fused.items(), key=lambda pair: (-pair[1], str(pair[0])))
+
+
+@pytest.mark.parametrize("fusion", ["rrf", "convex"])
+def test_fused_search_matches_brute_force(tmp_path: Path, fusion: str) -> None:
     rng = np.random.default_rng(42)
     vocabulary = [f"w{i}" for i in range(60)]
     encoder = RandomEncoder(dimension=48)
@@ -310,7 +327,10 @@ def test_fused_search_matches_brute_force(tmp_path: Path) -> None:
         articles.append(
             make_article(f"s{n:02d}", " ".join(s.capitalize() for s in sentences), title=f"t{n}")
         )
-    config = SearchConfig(candidates=30, rrf_k=60, max_per_article=100, title_weight=0.5)
+    config = SearchConfig(
+        candidates=30, rrf_k=60, max_per_article=100, title_weight=0.5, fusion=fusion,
+        dense_share=0.4, coverage_weight=0.0,
+    )  # fmt: skip
     with Archive.open(tmp_path / "i", encoder, create=True, search=config) as archive:
         archive.add(articles)
         stored = archive.store.passages(list(archive.store.passage_ids(Filters())))
@@ -326,12 +346,16 @@ def test_fused_search_matches_brute_force(tmp_path: Path) -> None:
             dense = [int(pids[i]) for i in np.argsort(-cosine, kind="stable")[:pool]]
             bm25 = _bm25_reference(docs, query_terms(query), (0.5, 1.0))
             lexical = sorted(bm25, key=lambda p: -bm25[p])[:pool]
-            expected = reciprocal_rank_fusion([dense, lexical], [1.0, 1.0], 60)[:10]
+            if fusion == "rrf":
+                expected = reciprocal_rank_fusion([dense, lexical], [1.0, 1.0], 60)[:10]
+            else:
+                by_id = {int(p): float(c) for p, c in zip(pids, cosine, strict=True)}
+                expected = _convex_reference(dense, by_id, bm25, lexical, 0.4)[:10]
             hits = archive.search(query, k=10)
             got = [(h.passage.id, h.score) for h in hits]
             # Ties in cosine or BM25 may order equal scores differently; compare scores, then ids
             # where the reference has no tie.
-            assert [s for _, s in got] == pytest.approx([s for _, s in expected], abs=1e-9)
+            assert [s for _, s in got] == pytest.approx([s for _, s in expected], abs=1e-6)
             assert {p for p, _ in got} == {p for p, _ in expected} or _has_ties(expected)
             assert len(got) == 10
             for hit in hits:
@@ -345,6 +369,26 @@ def test_fused_search_matches_brute_force(tmp_path: Path) -> None:
 def _has_ties(ranked: list[tuple[int, float]]) -> bool:
     scores = [round(s, 12) for _, s in ranked]
     return len(set(scores)) < len(scores)
+
+
+def test_sentence_coverage_lifts_the_passage_that_answers(tmp_path: Path) -> None:
+    """Two passages share the question's words; the one holding them in one sentence wins."""
+    encoder = HashEncoder()
+    spread = make_article(
+        "spread",
+        "The harbour reopened. Fishing stopped for weeks. Then a storm hit the harbour again, "
+        "the storm was bad.",
+    )
+    together = make_article(
+        "together", "Talks went on today. The harbour reopened after the storm."
+    )
+    config = SearchConfig(coverage_weight=0.0, max_per_article=1)
+    with Archive.open(tmp_path / "i", encoder, create=True, search=config) as archive:
+        archive.add([spread, together])
+        query = "harbour reopened storm"
+        assert [h.article.id for h in archive.search(query, k=2)] == ["spread", "together"]
+        archive.search_config = dataclasses.replace(config, coverage_weight=1.0)
+        assert [h.article.id for h in archive.search(query, k=2)] == ["together", "spread"]
 
 
 def test_passage_round_trip_keeps_offsets(archive: Archive) -> None:
