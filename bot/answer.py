@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from corpus.errors import NewsqaError
+from corpus.quotes import SpeakerQuestion, same_person, speaker_in_question, speaker_key
 from corpus.types import ArticleInfo, Passage
 from index import Archive, Filters, Hit
 from index.fts import STOPWORDS
@@ -97,6 +98,7 @@ class Answer:
     abstained: bool
     related: tuple[Citation, ...] = ()
     unknown: tuple[str, ...] = ()  # names in the question that the archive never mentions
+    speaker: str | None = None  # "What did X say?": answered from X's quotes only
     offset: int = 0  # index of this page's first evidence group
     groups: int = 0  # evidence groups on this page
     more: bool = False  # whether further evidence exists past this page
@@ -145,17 +147,22 @@ class _ArticleText:
     also: tuple[ArticleInfo, ...] = ()
 
     @classmethod
-    def load(cls, archive: Archive, hit: Hit) -> _ArticleText:
-        info = hit.article
+    def load(
+        cls, archive: Archive, info: ArticleInfo, also: tuple[ArticleInfo, ...] = ()
+    ) -> _ArticleText:
         passages = archive.store.article_passages(info.id)
         spans: dict[int, _Sentence] = {}
         for p in passages:
             for s, e in p.sentences:
                 spans.setdefault(p.start + s, _Sentence(p.start + s, p.start + e, p.text[s:e]))
-        return cls(info, passages, [spans[k] for k in sorted(spans)], hit.also)
+        return cls(info, passages, [spans[k] for k in sorted(spans)], also)
 
     def index_of(self, start: int) -> int:
         return next(i for i, s in enumerate(self.sentences) if s.start == start)
+
+    def index_containing(self, offset: int) -> int:
+        """The sentence holding a character offset (the last one starting at or before it)."""
+        return max((i for i, s in enumerate(self.sentences) if s.start <= offset), default=0)
 
     def passage_holding(self, start: int, end: int) -> Passage | None:
         holding = [p for p in self.passages if p.start <= start and end <= p.end]
@@ -216,6 +223,7 @@ class Answerer:
     def __init__(self, archive: Archive, config: AnswerConfig | None = None):
         self.archive = archive
         self.config = config or AnswerConfig()
+        self._speakers: tuple[int, list[str]] = (-1, [])  # (generation, quoted speakers)
 
     def answer(
         self, question: str, k: int = 5, filters: Filters | None = None, offset: int = 0
@@ -229,21 +237,37 @@ class Answerer:
         )
         searched = time.perf_counter()
         unknown = self.unknown_names(question)
-        groups = self._groups(question, query_vector, hits) if hits and not unknown else []
+        asked = None if unknown else self.speaker_question(question)
+        if asked is not None:
+            groups = self._quote_groups(asked, filters)
+        else:
+            groups = self._groups(question, query_vector, hits) if hits and not unknown else []
         scored = time.perf_counter()
         timings = {
             "search": (searched - started) * 1000,
             "select": (scored - searched) * 1000,
         }
+        speaker = asked.speaker if asked else None
         if not groups or groups[0].score < self.config.threshold:
-            related = tuple(
-                Citation(n, h.article, h.passage, h.score, h.also)
-                for n, h in enumerate(hits[: self.config.related], start=1)
-            )
+            if asked is not None and groups:  # the speaker is quoted, but not on this topic
+                related = tuple(
+                    Citation(n, g.article.info, g.passage, g.score, g.article.also)
+                    for n, g in enumerate(groups[: self.config.related], start=1)
+                )
+            else:
+                related = tuple(
+                    Citation(n, h.article, h.passage, h.score, h.also)
+                    for n, h in enumerate(hits[: self.config.related], start=1)
+                )
             timings["total"] = (time.perf_counter() - started) * 1000
-            return Answer(question, (), (), True, related, unknown=unknown, timings_ms=timings)
-        page = self._page(groups, offset)
-        answer = _build(question, page, offset, more=len(groups) > offset + len(page))
+            return Answer(
+                question, (), (), True, related, unknown=unknown, speaker=speaker,
+                timings_ms=timings,
+            )  # fmt: skip
+        ordered = self._pages(groups)
+        page = ordered[offset : offset + self.config.max_groups]
+        answer = _build(question, page, offset, more=len(ordered) > offset + len(page))
+        answer = replace(answer, speaker=speaker)
         answer = verify(answer)
         timings["total"] = (time.perf_counter() - started) * 1000
         return replace(answer, timings_ms=timings)
@@ -257,7 +281,9 @@ class Answerer:
         seen: set[tuple[str, int]] = set()
         refs: list[tuple[int, int]] = []  # (passage id, sentence number): stored vectors
         for hit in hits:
-            source = articles.get(hit.article.id) or _ArticleText.load(self.archive, hit)
+            source = articles.get(hit.article.id) or _ArticleText.load(
+                self.archive, hit.article, hit.also
+            )
             articles[hit.article.id] = source
             for n, (s, _) in enumerate(hit.passage.sentences):
                 key = (hit.article.id, hit.passage.start + s)
@@ -277,7 +303,11 @@ class Answerer:
             text = " ".join(s.text for s in article.sentences[group[0] : group[1] + 1])
             score = float(cosine) + self.config.lexical_weight * coverage(text, weights)
             groups.append(_Group(article, group[0], group[1], i, group[2], score))
-        groups.sort(key=lambda g: -g.score)
+        return self._distinct(groups)
+
+    def _distinct(self, groups: list[_Group]) -> list[_Group]:
+        """Groups best first; one overlapping an earlier one is merged into it or dropped."""
+        groups = sorted(groups, key=lambda g: -g.score)
         chosen: list[_Group] = []
         for g in groups:
             overlapping = next(
@@ -318,6 +348,48 @@ class Answerer:
                 return a, b, passage
         raise AssertionError("a sentence always lies in the passage it came from")
 
+    def speaker_question(self, question: str) -> SpeakerQuestion | None:
+        """ "What did X say (about Y)?" about someone the archive quotes; None otherwise."""
+        if self._speakers[0] != self.archive.generation:
+            self._speakers = (
+                self.archive.generation,
+                [n for n, _ in self.archive.store.speakers()],
+            )
+        return speaker_in_question(question, self._speakers[1])
+
+    def _quote_groups(self, asked: SpeakerQuestion, filters: Filters | None) -> list[_Group]:
+        """The speaker's own quotes (never anyone else's), best match to the topic first. With no
+        topic, every quote scores alike and the earliest come first."""
+        names = [n for n in self._speakers[1] if same_person(n, asked.speaker)]
+        found = [
+            (quote, info)
+            for quote, info in self.archive.store.quotes([speaker_key(n) for n in names])
+            if _passes(info, filters)
+        ]
+        articles: dict[str, _ArticleText] = {}
+        groups = []
+        for quote, info in found:
+            source = articles.get(info.id) or _ArticleText.load(self.archive, info)
+            articles[info.id] = source
+            first = source.index_containing(quote.sentence_start)
+            last = max(first, source.index_containing(quote.sentence_end - 1))
+            context = context_range(source.sentences, first, self.config.max_group_sentences)
+            a, b, passage = self._fit(source, min(first, context[0]), max(last, context[1]), first)
+            groups.append(_Group(source, a, b, first, passage, 1.0))
+        if not asked.topic or not groups:
+            return self._distinct(groups)
+        weights = term_weights(self.archive.store, asked.topic, self.archive.passage_count)
+        topic = self.archive.encoder.encode_queries([asked.topic])[0]
+        quoted = self.archive.encoder.encode_documents(
+            [g.article.sentences[g.evidence].text for g in groups]
+        )
+        scored = []
+        for g, cosine in zip(groups, quoted @ topic, strict=True):
+            text = " ".join(s.text for s in g.article.sentences[g.first : g.last + 1])
+            lexical = self.config.lexical_weight * coverage(text, weights)
+            scored.append(replace(g, score=float(cosine) + lexical))
+        return self._distinct(scored)
+
     def unknown_names(self, question: str) -> tuple[str, ...]:
         """Capitalised words of the question (after its first) that no passage contains: a
         question about someone or something the archive never mentions cannot be answered."""
@@ -329,22 +401,35 @@ class Answerer:
     def _term_weights(self, question: str) -> TermWeights:
         return term_weights(self.archive.store, question, self.archive.passage_count)
 
-    def _page(self, groups: list[_Group], offset: int) -> list[_Group]:
-        """Up to max_groups groups from `offset`. The first page cites every article that carries
-        an answer (its best group clears the threshold) before adding close seconds."""
+    def _pages(self, groups: list[_Group]) -> list[_Group]:
+        """The groups that clear the threshold, in the order pages show them. The first page
+        cites every article that carries an answer before adding close seconds; later pages
+        take the rest by score, so no page repeats another."""
         size = self.config.max_groups
-        if offset > 0:
-            return groups[offset : offset + size]
         passing = [g for g in groups if g.score >= self.config.threshold]
-        page: list[_Group] = []
+        first: list[_Group] = []
         for g in passing:
-            if len(page) < size and all(p.article is not g.article for p in page):
-                page.append(g)
+            if len(first) < size and all(p.article is not g.article for p in first):
+                first.append(g)
         floor = passing[0].score - self.config.second_source_margin
         for g in passing:
-            if len(page) < size and g not in page and g.score >= floor:
-                page.append(g)
-        return sorted(page, key=groups.index)
+            if len(first) < size and g not in first and g.score >= floor:
+                first.append(g)
+        first.sort(key=groups.index)
+        return first + [g for g in passing if g not in first]
+
+
+def _passes(info: ArticleInfo, filters: Filters | None) -> bool:
+    """Whether an article passes search filters (outlet, published date range)."""
+    if filters is None or filters.is_empty():
+        return True
+    sources = {x.casefold() for x in filters.sources}
+    if sources and (info.source or "").casefold() not in sources:
+        return False
+    day = (info.published or "")[:10]
+    if (filters.since or filters.until) and not day:
+        return False
+    return not ((filters.since and day < filters.since) or (filters.until and day > filters.until))
 
 
 def _build(question: str, groups: list[_Group], offset: int, more: bool) -> Answer:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bot import commands, eval_commands
+from bot import commands, eval_commands, quote_commands
 from bot.settings import load_settings
 from bot.telegram.command import telegram as telegram_command
 from corpus.errors import NewsqaError
@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("repl", commands.repl, "ask questions interactively (the main job)")
     p.add_argument("--k", type=int, metavar="N", help="passages considered per question")
+
+    p = command("quotes", quote_commands.quotes, "list quotes and their speakers (who said what)")
+    p.add_argument("--speaker", metavar="NAME", help="only this person's quotes (any name variant)")
+    p.add_argument("--json", action="store_true", help="print JSON lines")
 
     p = command("eval", eval_commands.eval_questions, "measure retrieval and answers on questions")
     p.add_argument("questions", metavar="QUESTIONS.jsonl")

@@ -60,6 +60,7 @@ def answer_json(answer: Answer) -> dict[str, object]:
         "citations": [citation_json(c) for c in answer.citations],
         "abstained": answer.abstained,
         "unknown": list(answer.unknown),
+        "speaker": answer.speaker,
         "related": [citation_json(c) for c in answer.related],
         "more": answer.more,
         "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
@@ -68,6 +69,8 @@ def answer_json(answer: Answer) -> dict[str, object]:
 
 def abstention_lines(answer: Answer) -> list[str]:
     lines = [NO_ANSWER]
+    if answer.speaker:
+        lines.append(f"It quotes {answer.speaker}, but not on that; their closest quotes follow.")
     if answer.unknown:
         lines.append("It never mentions: " + ", ".join(answer.unknown) + ".")
     if answer.related:

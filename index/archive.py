@@ -29,6 +29,7 @@ import numpy as np
 
 from corpus.dedup import signature
 from corpus.ids import content_hash
+from corpus.quotes import extract_quotes
 from corpus.split import SplitConfig, embedding_text, split_passages
 from corpus.types import Article, ArticleInfo, Passage
 from index.encoder import Encoder
@@ -70,8 +71,8 @@ class SearchConfig:
 
     candidates: int = 50
     fusion: str = "convex"  # or "rrf"
-    dense_share: float = 0.4  # convex: dense weight; BM25 gets the rest
-    coverage_weight: float = 0.3  # then the best sentence's coverage of the question's terms
+    dense_share: float = 0.5  # convex: dense weight; BM25 gets the rest
+    coverage_weight: float = 0.15  # then the best sentence's coverage of the question's terms
     rerank_depth: int = 20
     rrf_k: float = 60.0
     dense_weight: float = 1.0  # rrf weights
@@ -307,6 +308,11 @@ class Archive:
         return int(rows[0][0] or 0), int(rows[0][1])
 
     @property
+    def generation(self) -> int:
+        """The committed generation loaded; it changes whenever the archive does."""
+        return self._generation
+
+    @property
     def passage_count(self) -> int:
         """Passages in the loaded generation (its vectors, one per passage)."""
         return len(self._vectors)
@@ -437,6 +443,7 @@ class Archive:
                     Store.insert_signature(
                         db, article.id, sig, Store.find_story(db, sig, article.id)
                     )
+                    Store.insert_quotes(db, article.id, extract_quotes(article))
                 Store.set_meta(db, "generation", str(generation))
                 Store.set_meta(db, "updated", now)
                 self._vectors.remove(old_ids)
@@ -490,6 +497,8 @@ class Archive:
                 "INSERT INTO passages_fts (rowid, title, text) SELECT p.id, a.title, p.text "
                 "FROM passages p JOIN articles a ON a.id = p.article_id"
             )
+            for article in self.store.articles_without_quotes():
+                Store.insert_quotes(db, article.id, extract_quotes(article))
             for article_id, text in self.store.articles_without_signature():
                 sig = signature(text)
                 Store.insert_signature(db, article_id, sig, Store.find_story(db, sig, article_id))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from corpus import dedup
+from corpus.quotes import Quote, speaker_key
 from corpus.types import Article, ArticleInfo, Passage
 from index.errors import IndexCorruptError
 
@@ -64,6 +65,23 @@ CREATE TABLE IF NOT EXISTS signature_bands (
 );
 CREATE INDEX IF NOT EXISTS signature_bands_key ON signature_bands(key);
 CREATE INDEX IF NOT EXISTS signature_bands_article ON signature_bands(article_id);
+CREATE TABLE IF NOT EXISTS quotes (
+    id INTEGER PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    speaker TEXT NOT NULL,
+    speaker_key TEXT NOT NULL,
+    text TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    sentence_start INTEGER NOT NULL,
+    sentence_end INTEGER NOT NULL,
+    cue TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quotes_speaker ON quotes(speaker_key);
+CREATE INDEX IF NOT EXISTS quotes_article ON quotes(article_id);
+CREATE TABLE IF NOT EXISTS quotes_done (
+    article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     title, text, tokenize = 'porter unicode61 remove_diacritics 2'
 );
@@ -390,6 +408,46 @@ class Store:
             for row in rows:
                 out[row[0]].append(_info(row[1:7]))
         return out
+
+    @staticmethod
+    def insert_quotes(db: sqlite3.Connection, article_id: str, found: Sequence[Quote]) -> None:
+        db.executemany(
+            "INSERT INTO quotes (article_id, speaker, speaker_key, text, start, end, "
+            "sentence_start, sentence_end, cue) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (article_id, q.speaker, speaker_key(q.speaker), q.text, q.start, q.end,
+                 q.sentence_start, q.sentence_end, q.cue)
+                for q in found
+            ],
+        )  # fmt: skip
+        db.execute("INSERT OR IGNORE INTO quotes_done VALUES (?)", (article_id,))
+
+    def speakers(self) -> list[tuple[str, int]]:
+        """Every quoted speaker (fullest name seen) and how many quotes the archive holds."""
+        rows = self.query(
+            "SELECT max(speaker), count(*) FROM quotes GROUP BY speaker_key ORDER BY count(*) DESC"
+        )
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    def quotes(self, speaker_keys: Sequence[str] | None = None) -> list[tuple[Quote, ArticleInfo]]:
+        """Stored quotes, of some speakers (by `speaker_key`) or of all, in article order."""
+        where, params = "1", list(speaker_keys or [])
+        if speaker_keys is not None:
+            where = f"q.speaker_key IN ({','.join('?' * len(params)) or 'NULL'})"
+        rows = self.query(
+            "SELECT q.article_id, q.speaker, q.text, q.start, q.end, q.sentence_start, "
+            f"q.sentence_end, q.cue, {_INFO_COLUMNS} FROM quotes q "
+            f"JOIN articles a ON a.id = q.article_id WHERE {where} ORDER BY a.added, q.start",
+            params,
+        )
+        return [(Quote(*r[:8]), _info(r[8:14])) for r in rows]
+
+    def articles_without_quotes(self) -> list[Article]:
+        rows = self.query(
+            "SELECT id, title, text, url, source, published, origin FROM articles "
+            "WHERE id NOT IN (SELECT article_id FROM quotes_done) ORDER BY added, id"
+        )
+        return [Article(*r) for r in rows]
 
     def articles_without_signature(self) -> list[tuple[str, str]]:
         return [

@@ -99,10 +99,57 @@ def test_every_sentence_is_verbatim_and_every_citation_resolves(
 
 
 def test_more_pages_through_new_evidence(answerer: Answerer) -> None:
-    first = answerer.answer("What did Lavrov say about sanctions?")
+    question = "Why does Beijing fear tougher action against North Korea?"
+    first = answerer.answer(question)
     assert first.more
-    second = answerer.answer("What did Lavrov say about sanctions?", offset=first.next_offset)
+    second = answerer.answer(question, offset=first.next_offset)
     assert not second.abstained
     assert not {s.text for s in first.sentences if s.evidence} & {
         s.text for s in second.sentences if s.evidence
     }
+
+
+LABELLED_QUOTES = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "bundled_quotes.jsonl").read_text().splitlines()
+    if line.strip()
+]
+
+
+def test_answers_about_a_speaker_quote_only_that_speaker(answerer: Answerer) -> None:
+    """ "What did X say?" for every labelled speaker: each evidence sentence holds a stored quote
+    of X, never one of somebody else."""
+    from corpus.quotes import same_person
+
+    stored = answerer.archive.store.quotes()
+    speakers = {q["speaker"] for q in LABELLED_QUOTES if q["speaker"]}
+    assert len(speakers) >= 10
+    for speaker in sorted(speakers):
+        answer = answerer.answer(f"What did {speaker} say?")
+        assert answer.speaker is not None and same_person(answer.speaker, speaker), speaker
+        assert not answer.abstained, speaker
+        for s in answer.sentences:
+            if not s.evidence:
+                continue
+            c = next(c for c in answer.citations if c.n == s.citation)
+            start = c.passage.start + s.start
+            in_sentence = [
+                q
+                for q, info in stored
+                if info.id == c.article.id and q.start < start + len(s.text) and start < q.end
+            ]
+            # a sentence may carry two people's words (Haley's call, Lavrov's reply), but every
+            # evidence sentence carries a quote of the speaker asked about
+            assert any(same_person(q.speaker, speaker) for q in in_sentence), (speaker, s.text)
+
+
+def test_speaker_topic_ranking_and_off_topic(answerer: Answerer) -> None:
+    answer = answerer.answer("What did Tillerson say about the weather?")
+    first_group = [s.text for s in answer.sentences if s.citation == 1]
+    assert "We can talk about the weather if you want,” he said." in first_group
+    off_topic = answerer.answer("What did Lavrov say about football?")
+    assert off_topic.abstained and off_topic.speaker == "Sergei Lavrov"
+    assert off_topic.related and all(
+        "Lavrov" in c.passage.text or "he told reporters" in c.passage.text
+        for c in off_topic.related
+    )
