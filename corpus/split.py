@@ -38,6 +38,7 @@ _OPENERS = "“‘\"'([«"
 _LAST_WORD = re.compile(r"(\S+)$")
 _ACRONYM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 _WORD = re.compile(r"[^\s.,;:!?”’\"')\]]+")
+_SPACED_DOT = re.compile(r"\.\s+$")  # ". . ." with any spaces, thin ones included
 _TERMINAL_END = re.compile(r"[.!?…:;][”’\"')\]»]*$")
 
 
@@ -92,7 +93,7 @@ def _is_boundary(text: str, match: re.Match[str]) -> bool:
     if term in ("…",) or term.startswith(".."):
         return False
     before = text[: match.start()]
-    if term == "." and before.endswith(". "):
+    if term == "." and _SPACED_DOT.search(before):
         return False  # the last dot of a spaced ellipsis ". . ."
     if term != ".":
         return True

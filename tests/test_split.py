@@ -36,6 +36,10 @@ def texts(text: str) -> list[str]:
         ),
         ("He waited... Nothing came.", ["He waited... Nothing came."]),
         (
+            "“We want\u2009.\u2009.\u2009.\u2009China to act,” he said.",
+            ["“We want\u2009.\u2009.\u2009.\u2009China to act,” he said."],
+        ),
+        (
             "“It is over,” she said. “If war comes, we win.” Trump agreed.",
             ["“It is over,” she said.", "“If war comes, we win.”", "Trump agreed."],
         ),
