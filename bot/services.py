@@ -6,20 +6,32 @@ import sys
 from collections.abc import Callable
 
 from bot.answer import AnswerConfig, Answerer
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from corpus.bundled import bundled_articles
 from corpus.readers import ReadLimits
 from index import Archive, SearchConfig
 from index.encoder import Encoder, SentenceTransformerEncoder
 from index.manifest import read_manifest
+from index.onnx_encoder import OnnxEncoder
 
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+ENCODER_BACKENDS = ("onnx", "onnx-int8", "torch")
+
+
 def make_encoder(settings: Settings, model: str | None = None, progress: bool = False) -> Encoder:
-    return SentenceTransformerEncoder(model or settings.model, settings.batch_size, progress)
+    """The configured backend; "onnx" falls back to torch by itself if it cannot export."""
+    name, backend = model or settings.model, settings.encoder_backend
+    if backend == "torch":
+        return SentenceTransformerEncoder(name, settings.batch_size, progress)
+    if backend not in ENCODER_BACKENDS:
+        raise SettingsError(
+            f"setting encoder_backend: {backend!r} is not one of {', '.join(ENCODER_BACKENDS)}"
+        )
+    return OnnxEncoder(name, settings.batch_size, progress, quantize=backend == "onnx-int8")
 
 
 def read_limits(settings: Settings, allow_private_urls: bool = True) -> ReadLimits:

@@ -14,6 +14,7 @@ from corpus.bundled import bundled_articles  # noqa: E402
 from corpus.types import Article  # noqa: E402
 from index import Archive  # noqa: E402
 from index.encoder import SentenceTransformerEncoder  # noqa: E402
+from index.onnx_encoder import OnnxEncoder  # noqa: E402
 from tests.fakes import HashEncoder  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,8 +33,23 @@ def archive(tmp_path: Path, fake_encoder: HashEncoder) -> Iterator[Archive]:
 
 
 @pytest.fixture(scope="session")
-def real_encoder() -> SentenceTransformerEncoder:
-    """The packaged all-MiniLM-L6-v2, loaded once per session."""
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh ONNX cache per session: the export itself is under test, not a stale file."""
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="session")
+def real_encoder(onnx_cache: Path) -> OnnxEncoder:
+    """The packaged all-MiniLM-L6-v2 on the default (ONNX) backend, loaded once per session."""
+    encoder = OnnxEncoder(cache_dir=onnx_cache)
+    encoder.load()
+    assert encoder.backend == "onnx"
+    return encoder
+
+
+@pytest.fixture(scope="session")
+def torch_encoder() -> SentenceTransformerEncoder:
+    """The same model on sentence-transformers, the reference the ONNX export must match."""
     encoder = SentenceTransformerEncoder()
     encoder.load()
     return encoder
@@ -41,7 +57,7 @@ def real_encoder() -> SentenceTransformerEncoder:
 
 @pytest.fixture(scope="session")
 def bundled_index(
-    tmp_path_factory: pytest.TempPathFactory, real_encoder: SentenceTransformerEncoder
+    tmp_path_factory: pytest.TempPathFactory, real_encoder: OnnxEncoder
 ) -> Path:
     """An index of the bundled articles built with the real model (read-only for tests)."""
     directory = tmp_path_factory.mktemp("bundled") / "index"

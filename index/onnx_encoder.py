@@ -1,0 +1,279 @@
+"""The sentence-transformers model run by ONNX Runtime: no torch at question time.
+
+The ONNX file is exported once from the packaged PyTorch weights (torch is needed for that step
+only) into a per-user cache directory, keyed by a digest of the model's files, and written
+atomically (temporary file, then rename). Tokenising (the model's own fast tokenizer), mean pooling
+over the attention mask and L2 normalisation happen here, as sentence-transformers does them, so the
+vectors match its own (cosine >= 0.9999; tests/test_onnx_encoder.py).
+
+When the file cannot be made (a read-only cache, a model that is not a local BERT-style directory),
+the encoder logs one line and falls back to the sentence-transformers encoder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from index.encoder import (
+    _KNOWN_DIMENSIONS,
+    DEFAULT_MODEL,
+    SentenceTransformerEncoder,
+    canonical_model_name,
+    model_location,
+)
+from index.errors import EncoderError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+log = logging.getLogger("newsqa")
+
+EXPORT_VERSION = "2"  # bump when the exported graph changes, so old cache entries are not reused
+_SMALL_FILE = 1 << 20  # files up to this size are hashed by content, larger ones by size and mtime
+
+
+def default_cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("newsqa")) / "onnx"
+
+
+def model_digest(model_dir: Path, quantize: bool = False) -> str:
+    """A key for the model's files: content of the small ones, size and mtime of the weights.
+
+    Hashing 90 MB of weights on every start would cost more than the rest of `newsqa ask`.
+    """
+    h = hashlib.sha256(f"newsqa-onnx {EXPORT_VERSION} int8={quantize}".encode())
+    for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+        if path.suffix == ".md" or path.name.startswith("."):
+            continue
+        stat = path.stat()
+        h.update(f"{path.relative_to(model_dir)}\0{stat.st_size}\0".encode())
+        if stat.st_size <= _SMALL_FILE:
+            h.update(path.read_bytes())
+        else:
+            h.update(str(stat.st_mtime_ns).encode())
+    return h.hexdigest()[:16]
+
+
+def _check_supported(model_dir: Path) -> int:
+    """The model's max_seq_length; an EncoderError if its pipeline is not transformer+mean+norm."""
+    try:
+        modules = json.loads((model_dir / "modules.json").read_text(encoding="utf-8"))
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        pooling_dir = next(m["path"] for m in modules if m["type"].endswith("Pooling"))
+        pooling = json.loads((model_dir / pooling_dir / "config.json").read_text(encoding="utf-8"))
+        config = json.loads((model_dir / "sentence_bert_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, StopIteration) as e:
+        raise EncoderError(f"{model_dir} is not a sentence-transformers model directory") from e
+    mean = pooling.get("pooling_mode_mean_tokens") or pooling.get("pooling_mode") == "mean"
+    if kinds != ["Transformer", "Pooling", "Normalize"] or not mean:
+        raise EncoderError(f"{model_dir}: only transformer + mean pooling + normalize is supported")
+    if not (model_dir / "tokenizer.json").exists():
+        raise EncoderError(f"{model_dir} has no tokenizer.json")
+    return int(config.get("max_seq_length") or 256)
+
+
+def export_onnx(model_dir: Path, destination: Path, quantize: bool = False) -> None:
+    """Export the transformer (dynamic batch and sequence axes) to `destination`, atomically."""
+    try:
+        import torch
+        import transformers
+        from transformers import AutoModel
+    except ImportError as e:
+        raise EncoderError("exporting to ONNX needs torch and transformers") from e
+
+    class _Hidden(torch.nn.Module):
+        def __init__(self, model: Any):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    model = AutoModel.from_pretrained(str(model_dir)).eval()
+    ids = torch.ones(2, 8, dtype=torch.long)
+    axes = {0: "batch", 1: "sequence"}
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    fd, tmp_name = tempfile.mkstemp(dir=destination.parent, suffix=".onnx.tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        import warnings
+
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+            torch.onnx.export(
+                _Hidden(model),
+                (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+                str(tmp),
+                input_names=names,
+                output_names=["last_hidden_state"],
+                dynamic_axes={name: axes for name in [*names, "last_hidden_state"]},
+                opset_version=17,
+                dynamo=False,  # the dynamo exporter would need onnxscript; this one only onnx
+            )
+        if quantize:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantized = tmp.with_suffix(".int8.tmp")
+            root = logging.getLogger()
+            was_disabled, root.disabled = root.disabled, True  # it logs advice on the root logger
+            try:
+                quantize_dynamic(tmp, quantized, per_channel=True, weight_type=QuantType.QInt8)
+            finally:
+                root.disabled = was_disabled
+            os.replace(quantized, tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, destination)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class OnnxEncoder:
+    """A sentence-transformers model (transformer + mean pooling + normalize) on ONNX Runtime."""
+
+    def __init__(
+        self,
+        name: str = DEFAULT_MODEL,
+        batch_size: int = 64,
+        progress: bool = False,
+        *,
+        cache_dir: Path | str | None = None,
+        quantize: bool = False,
+        threads: int | None = None,
+    ):
+        self._name = canonical_model_name(name)
+        self.batch_size = batch_size
+        self.progress = progress
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.quantize = quantize
+        self.threads = threads or os.cpu_count() or 1
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._dimension: int | None = _KNOWN_DIMENSIONS.get(self._name)
+        self._fallback: SentenceTransformerEncoder | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            self.load()
+        if self._fallback is not None:
+            return self._fallback.dimension
+        assert self._dimension is not None
+        return self._dimension
+
+    @property
+    def backend(self) -> str:
+        """What encodes now: "onnx", "onnx-int8", "torch" (after a fallback) or "unloaded"."""
+        if self._fallback is not None:
+            return "torch"
+        if self._session is None:
+            return "unloaded"
+        return "onnx-int8" if self.quantize else "onnx"
+
+    def load(self) -> None:
+        with self._lock:
+            if self._session is not None or self._fallback is not None:
+                return
+            try:
+                self._load()
+            except (EncoderError, OSError, RuntimeError, ImportError) as e:
+                log.warning("newsqa: ONNX encoder unavailable (%s); using sentence-transformers", e)
+                self._fallback = SentenceTransformerEncoder(
+                    self._name, self.batch_size, self.progress
+                )
+
+    def onnx_path(self) -> Path:
+        """The cached ONNX file for this model, exported first if it is not there yet."""
+        model_dir = Path(model_location(self._name))
+        if not model_dir.is_dir():
+            raise EncoderError(f"model {self._name!r} is not a local directory")
+        _check_supported(model_dir)
+        cache = self.cache_dir or default_cache_dir()
+        path = cache / model_digest(model_dir, self.quantize) / "model.onnx"
+        if not path.exists():
+            export_onnx(model_dir, path, self.quantize)
+        return path
+
+    def _load(self) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model_dir = Path(model_location(self._name))
+        path = self.onnx_path()
+        max_length = _check_supported(model_dir)
+        tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        tokenizer.no_padding()  # padding is per batch, to the batch's longest text
+        tokenizer.enable_truncation(max_length)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # a truncated or foreign file: export again next time
+            path.unlink(missing_ok=True)
+            raise EncoderError(f"cannot load {path}: {str(e).splitlines()[0][:120]}") from e
+        self._dimension = int(json.loads((model_dir / "config.json").read_text())["hidden_size"])
+        self._tokenizer, self._session = tokenizer, session
+
+    def _encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        self.load()
+        if self._fallback is not None:
+            return self._fallback.encode_documents(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch(list(texts))
+        lengths = np.array([len(e.ids) for e in encodings])
+        order = np.argsort(-lengths, kind="stable")  # length buckets: little padding per batch
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            width = int(lengths[batch].max())
+            input_ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                input_ids[row, : lengths[i]] = encodings[i].ids
+                mask[row, : lengths[i]] = 1
+            (hidden,) = self._session.run(
+                None,
+                {
+                    "input_ids": input_ids,
+                    "attention_mask": mask,
+                    "token_type_ids": np.zeros_like(input_ids),
+                },
+            )
+            summed = np.einsum("bsd,bs->bd", hidden, mask.astype(np.float32))
+            pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[batch] = pooled / np.maximum(norms, 1e-12)
+        return out
+
+    def encode_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        return self._encode(texts)
+
+    def encode_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        return self._encode(texts)

@@ -1,0 +1,108 @@
+"""The ONNX encoder: the same vectors as sentence-transformers, an atomic cached export, and a
+fallback to torch when the export cannot be made."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus.bundled import bundled_articles
+from corpus.split import split_passages
+from index.encoder import SentenceTransformerEncoder
+from index.onnx_encoder import OnnxEncoder, model_digest
+
+SENTENCES = [
+    "What did Lavrov say about sanctions?",
+    "short",
+    "",
+    "The pressure of sanctions has been exhausted, he told reporters in Minsk.",
+    "Ünïcödé, emoji 🙂 and punctuation!?",
+    "word " * 400,  # longer than max_seq_length: truncated the same way
+]
+
+
+def test_digest_changes_with_the_model_files(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    first = model_digest(tmp_path)
+    assert model_digest(tmp_path) == first
+    assert model_digest(tmp_path, quantize=True) != first
+    (tmp_path / "config.json").write_text('{"hidden_size": 8}')
+    assert model_digest(tmp_path) != first
+
+
+def test_unsupported_model_falls_back_to_torch_with_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    encoder = OnnxEncoder(str(tmp_path / "not-a-model"), cache_dir=tmp_path / "cache")
+    with caplog.at_level(logging.WARNING, logger="newsqa"):
+        encoder.load()
+    assert encoder.backend == "torch"
+    assert len(caplog.records) == 1 and "ONNX encoder unavailable" in caplog.text
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.model
+def test_same_vectors_as_sentence_transformers(
+    real_encoder: OnnxEncoder, torch_encoder: SentenceTransformerEncoder
+) -> None:
+    passages = [p.text for a in bundled_articles() for p in split_passages(a.id, a.text)]
+    sentences = [
+        p.text[s:e]
+        for a in bundled_articles()
+        for p in split_passages(a.id, a.text)
+        for s, e in p.sentences
+    ]
+    texts = SENTENCES + passages + sentences
+    onnx, reference = real_encoder.encode_documents(texts), torch_encoder.encode_documents(texts)
+    assert onnx.shape == reference.shape == (len(texts), 384)
+    assert onnx.dtype == np.float32
+    cosines = (onnx * reference).sum(axis=1)
+    assert cosines.min() >= 0.9999
+    assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
+    # batching and length bucketing change nothing: one at a time gives the same vectors
+    one_by_one = np.vstack([real_encoder.encode_queries([t]) for t in SENTENCES])
+    assert np.allclose(one_by_one, onnx[: len(SENTENCES)], atol=1e-5)
+    assert real_encoder.encode_documents([]).shape == (0, 384)
+
+
+@pytest.mark.model
+def test_export_is_cached_and_atomic(real_encoder: OnnxEncoder, onnx_cache: Path) -> None:
+    files = sorted(p.relative_to(onnx_cache) for p in onnx_cache.rglob("*") if p.is_file())
+    assert [f.name for f in files] == ["model.onnx"]  # no temporary file left behind
+    path = real_encoder.onnx_path()
+    assert path.stat().st_mtime_ns == (onnx_cache / files[0]).stat().st_mtime_ns  # not re-exported
+
+
+@pytest.mark.model
+def test_ask_on_onnx_imports_neither_torch_nor_sentence_transformers(
+    bundled_index: Path, onnx_cache: Path, tmp_path: Path
+) -> None:
+    script = (
+        "import sys\n"
+        "from index import Archive\n"
+        "from index.onnx_encoder import OnnxEncoder\n"
+        "from bot.answer import Answerer\n"
+        f"encoder = OnnxEncoder(cache_dir={str(onnx_cache)!r})\n"
+        f"with Archive.open({str(bundled_index)!r}, encoder) as archive:\n"
+        "    answer = Answerer(archive).answer('What did Lavrov say about sanctions?')\n"
+        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'transformers')"
+        " if m in sys.modules)\n"
+        "print(json.dumps({'heavy': heavy, 'abstained': answer.abstained,"
+        " 'backend': encoder.backend}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", "import json\n" + script],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result == {"heavy": [], "abstained": False, "backend": "onnx"}
