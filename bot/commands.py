@@ -19,6 +19,7 @@ from corpus.errors import NewsqaError
 from corpus.readers import read_input
 from corpus.types import ArticleInfo
 from index import ArchiveError, Filters, Hit, IngestReport
+from index.vectors import AUTO_THRESHOLD
 
 
 def _say(message: str) -> None:
@@ -99,7 +100,7 @@ def stats(args: argparse.Namespace) -> int:
         ("articles", info["articles"]),
         ("passages", info["passages"]),
         ("model", f"{info['model']} ({info['dimension']} dimensions)"),
-        ("index type", f"{info['index_type']} ({info['vectors']} vectors)"),
+        ("index type", _index_type(info)),
         ("size", f"{int(info['size_bytes']) / 1e6:.1f} MB"),  # type: ignore[call-overload]
         ("created", info["created"]),
         ("updated", info["updated"]),
@@ -107,6 +108,16 @@ def stats(args: argparse.Namespace) -> int:
     for name, value in rows:
         print(f"{name:<11} {value}")
     return 0
+
+
+def _index_type(info: dict[str, object]) -> str:
+    """"flat (123 vectors, exact; policy auto: ivf past 50000)" and the like."""
+    kind, policy = info["index_type"], info.get("index_policy", info["index_type"])
+    how = f"approximate, nprobe {info.get('nprobe')}" if kind == "ivf" else "exact"
+    switch = ""
+    if policy == "auto" and kind == "flat":
+        switch = f"; policy auto: ivf past {AUTO_THRESHOLD}"
+    return f"{kind} ({info['vectors']} vectors, {how}{switch})"
 
 
 def list_articles(args: argparse.Namespace) -> int:

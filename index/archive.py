@@ -520,7 +520,9 @@ class Archive:
             "passages": passages,
             "model": self.manifest.model,
             "dimension": self.manifest.dimension,
-            "index_type": self.manifest.index_type,
+            "index_type": self._vectors.kind,  # what searches now; the policy may switch it
+            "index_policy": self.manifest.index_type,
+            "nprobe": self._vectors.nprobe,
             "vectors": len(self._vectors),
             "generation": self._generation,
             "created": self.manifest.created,

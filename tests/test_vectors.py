@@ -65,3 +65,66 @@ def test_save_load_roundtrip_and_damage(tmp_path: Path) -> None:
         VectorIndex.load(path)
     with pytest.raises(IndexCorruptError, match="missing.*newsqa index rebuild"):
         VectorIndex.load(tmp_path / "absent.faiss")
+
+
+# IVF: the approximate structure an index switches to as it grows
+
+
+def clustered(rng: np.random.Generator, n: int, d: int, centres: np.ndarray) -> np.ndarray:
+    """Vectors around a few centres, like sentence embeddings (uniform ones are a worst case)."""
+    x = centres[rng.integers(len(centres), size=n)] + 0.6 * unit(rng, n, d)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def recall_at(found: np.ndarray, exact: np.ndarray) -> float:
+    pairs = zip(found, exact, strict=True)
+    return float(np.mean([len(set(f) & set(e)) / len(e) for f, e in pairs]))
+
+
+def test_auto_switches_to_ivf_and_keeps_recall(monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.vectors as vectors
+
+    monkeypatch.setattr(vectors, "AUTO_THRESHOLD", 3_000)
+    rng = np.random.default_rng(10)
+    centres = unit(rng, 50, 32)
+    xb, xq = clustered(rng, 6_000, 32, centres), clustered(rng, 50, 32, centres)
+    ids = rng.choice(10**9, size=6_000, replace=False).astype(np.int64)
+    index = VectorIndex.create(32, "auto")
+    index.add(ids[:2_000], xb[:2_000])
+    assert index.kind == "flat"
+    index.add(ids[2_000:], xb[2_000:])  # crosses the threshold: trained from what it holds
+    assert index.kind == "ivf" and len(index) == 6_000
+    _, found = index.search(xq, 10)
+    assert recall_at(found, brute_force(xb, ids, xq, 10)) >= 0.95
+
+
+def test_ivf_remove_allowed_and_save_roundtrip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    centres = unit(rng, 40, 16)
+    xb, xq = clustered(rng, 12_000, 16, centres), clustered(rng, 20, 16, centres)
+    ids = np.arange(12_000, dtype=np.int64) + 5
+    index = VectorIndex.create(16, "ivf")
+    index.add(ids, xb)
+    assert index.kind == "ivf"
+    removed = ids[::2]
+    index.remove(removed)
+    assert len(index) == 6_000
+    _, found = index.search(xq, 10)
+    assert not set(found.ravel()) & set(removed)
+    assert recall_at(found, brute_force(xb[1::2], ids[1::2], xq, 10)) >= 0.9
+    allowed = ids[1:400:2]
+    _, found = index.search(xq, 5, allowed)
+    assert set(found.ravel()) - {-1} <= set(allowed)
+    index.save(tmp_path / "v.faiss")
+    loaded = VectorIndex.load(tmp_path / "v.faiss", "ivf")
+    assert loaded.kind == "ivf" and loaded.nprobe == index.nprobe and len(loaded) == 6_000
+    assert (loaded.search(xq, 10)[1] == index.search(xq, 10)[1]).all()
+
+
+def test_flat_policy_never_switches() -> None:
+    rng = np.random.default_rng(12)
+    index = VectorIndex.create(8, "flat")
+    index.add(np.arange(20_000, dtype=np.int64), unit(rng, 20_000, 8))
+    assert index.kind == "flat" and index.nprobe == 0
+    with pytest.raises(ValueError, match="unknown index type"):
+        VectorIndex.create(8, "hnsw")
