@@ -31,12 +31,10 @@ def shingles(text: str) -> set[int]:
     words = [w.casefold() for w in _WORD.findall(text)]
     if len(words) < SHINGLE_WORDS:
         words = words + [""] * (SHINGLE_WORDS - len(words))
+    runs = (" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1))
     return {
-        int.from_bytes(
-            hashlib.blake2b(" ".join(words[i : i + SHINGLE_WORDS]).encode(), digest_size=4).digest(),
-            "little",
-        )
-        for i in range(len(words) - SHINGLE_WORDS + 1)
+        int.from_bytes(hashlib.blake2b(run.encode(), digest_size=4).digest(), "little")
+        for run in runs
     }
 
 
