@@ -43,6 +43,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from corpus.names import (
+    ACRONYMS,
+    ALIASES,
+    CALENDAR,
+    DEMONYMS,
+    FEMALE_ROLES,
+    FEMALE_TITLES,
+    FIRST_NAMES,
+    FIRST_NAMES_FEMALE,
+    FIRST_NAMES_MALE,
+    MALE_ROLES,
+    MALE_TITLES,
+    ORG_HEADS,
+    PLACES,
+    ROLES,
+    STARTERS,
+    TITLES,
+    words,
+)
 from corpus.split import paragraphs, sentences
 from corpus.types import Article
 
@@ -69,79 +88,6 @@ class SpeakerQuestion:
     topic: str | None = None
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-TITLES = _words(
-    """mr mrs ms miss mx dr prof gen general lt col colonel maj major capt captain sgt adm admiral
-    cmdr sen senator rep representative gov governor president vice prime premier minister foreign
-    defence defense finance interior trade home secretary secretary-general chancellor ambassador
-    envoy chief justice judge king queen prince princess pope sheikh deputy chairman chairwoman
-    spokesman spokeswoman leader attorney mayor commander lord lady sir dame"""
-)
-_FEMALE_TITLES = _words("mrs ms miss queen princess lady dame chairwoman spokeswoman")
-_MALE_TITLES = _words("mr king prince lord sir chairman spokesman")
-# Lower-case words before a name that make it a person ("spokeswoman Lee Eugene").
-ROLES = _words(
-    """spokeswoman spokesman spokesperson chief adviser advisor envoy ambassador minister president
-    secretary dictator leader official general senator chancellor director analyst"""
-)
-_FEMALE_ROLES = _words("spokeswoman chairwoman congresswoman businesswoman")
-_MALE_ROLES = _words("spokesman chairman congressman businessman")
-ORG_HEADS = _words(
-    """house times council ministry department office agency nations union party post news
-    government parliament congress senate committee commission bank court army navy embassy
-    kremlin pentagon journal daily tribune herald guardian telegraph organisation organization
-    association institute university fund group company corporation inc ltd foundation board
-    federation league assembly administration"""
-)
-PLACES = _words(
-    """korea china russia america japan germany france britain europe iran iraq syria israel india
-    pakistan ukraine taiwan canada mexico moscow washington beijing pyongyang seoul tokyo berlin
-    paris london minsk brussels kiev kyiv tehran states kingdom"""
-)
-DEMONYMS = _words(
-    """american chinese russian korean japanese german french british european iranian iraqi
-    syrian israeli indian pakistani ukrainian taiwanese canadian mexican western"""
-)
-ACRONYMS = _words("US U.S. UK U.K. UN U.N. EU NATO")
-_ALIASES = {
-    "us": "united states",
-    "usa": "united states",
-    "uk": "united kingdom",
-    "un": "united nations",
-    "eu": "european union",
-}
-_CALENDAR = _words(
-    """Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May
-    June July August September October November December"""
-)
-_STARTERS = _words(
-    """The A An He She It They We I You But And Or So Yet In On At For This That These Those There
-    Its His Her Their Our My What Why How When Where Who Which While After Before Although However
-    Meanwhile Still Under Last If As With By From Since Despite Three Two One Some Many Then"""
-)
-FIRST_NAMES_MALE = _words(
-    """donald rex sergei sergey jim james john michael david robert william richard joseph thomas
-    charles christopher daniel matthew mark paul steven steve andrew kenneth george edward brian
-    ronald anthony kevin jason jeff jeffrey gary timothy larry frank scott eric stephen jacob
-    raymond patrick jack dennis jerry henry adam douglas peter walter harold carl keith roger
-    gerald sean arthur joe bill mike barack vladimir boris emmanuel shinzo sigmar justin benjamin
-    narendra dmitry mikhail igor ivan alexei mohammed ahmed ali omar hassan jean-claude pierre hans
-    klaus olaf rishi keir tony gordon nicolas francois angus hugh ted mitch chuck lindsey-graham"""
-)
-FIRST_NAMES_FEMALE = _words(
-    """nikki sarah mary patricia jennifer linda elizabeth barbara susan jessica karen nancy lisa
-    margaret sandra ashley kimberly emily donna michelle carol amanda melissa deborah stephanie
-    rebecca laura sharon cynthia kathleen amy angela shirley anna brenda pamela emma nicole helen
-    samantha katherine christine rachel carolyn janet catherine maria heather diane julie olivia
-    victoria kelly lauren christina joan megan andrea hannah martha gloria teresa ann sara alice
-    sophia grace natalie charlotte marie hillary theresa ursula kamala ivanka melania condoleezza
-    madeleine federica jacinda yulia liz priti nicola"""
-)
-_FIRST_NAMES = FIRST_NAMES_MALE | FIRST_NAMES_FEMALE
-
 _VERBS = """said says say told tells added adds warned warns tweeted tweets wrote writes asked asks
     noted insisted insists stated declared argued explained complained clarified claimed announced
     urged replied responded recalled acknowledged admitted conceded posted remarked observed
@@ -154,7 +100,7 @@ _CUE = re.compile(
     + "|".join(sorted((_VERBS + " " + _PARTICIPLES).split(), key=len, reverse=True))
     + r")\b"
 )
-_PARTICIPLE_SET = _words(_PARTICIPLES)
+_PARTICIPLE_SET = words(_PARTICIPLES)
 _POSSESSIVE_CUE = re.compile(
     r"\b(?P<owner>[Hh]is|[Hh]er|[Tt]heir|[Ii]ts|[A-Z][\w-]*(?: [A-Z][\w-]*)*[’']s)"
     r"\s+(?:[a-z-]+\s+)?(?:call|calls|warning|demand|appeal|plea|pledge|promise|vow|threat|remarks|"
@@ -170,7 +116,7 @@ _PRONOUN = re.compile(r"(?i:he|she|they|it|his|her|their|its|who)")
 _ADVERBIAL = re.compile(
     r"(?:\s+(?:later|also|then|now|recently|earlier|again|previously|repeatedly|separately|once|"
     r"reportedly|further|still|had|has|have|was|is|yesterday|today|newspaper|agency|daily|"
-    r"broadcaster|on (?:Twitter|" + "|".join(sorted(_CALENDAR)) + r")|"
+    r"broadcaster|on (?:Twitter|" + "|".join(sorted(CALENDAR)) + r")|"
     r"in an? (?:statement|tweet|post|interview|editorial|email|speech)))+\s*$"
 )
 _ASIDE = re.compile(r"(?:\s*—[^—“”\"]*—|\s*–[^–“”\"]*–|\s*\([^()]*\)|,[^,“”\"]{1,80},)\s*$")
@@ -178,12 +124,12 @@ _ORG_MENTION = re.compile(
     r"[A-Z][\w-]*[’']s\s+(?:[a-z-]+\s+){0,3}?(?:ministry|government|embassy|military|army|"
     r"foreign office|parliament|cabinet|state media|news agency|central bank)\b"
 )
-_ORG_NOUNS = _words(
+_ORG_NOUNS = words(
     "ministry government newspaper agency embassy army military company group party committee"
 )
 _DESCRIPTION = re.compile(
     r"\b[Tt]he\s+(?:[a-z-]+\s+){0,2}(?P<noun>"
-    + "|".join(sorted(ROLES | _ORG_NOUNS | _words("official premier mayor governor")))
+    + "|".join(sorted(ROLES | _ORG_NOUNS | words("official premier mayor governor")))
     + r")\s*$"
 )
 _OPEN_MARKS = {"“": "”", '"': '"'}
@@ -252,7 +198,7 @@ def _pieces(match: re.Match[str]) -> Iterable[list[re.Match[str]]]:
     piece: list[re.Match[str]] = []
     for tok in _RUN_TOKEN.finditer(match.group(0)):
         word = tok.group(0)
-        if word in _CALENDAR:
+        if word in CALENDAR:
             yield piece
             piece = []
             continue
@@ -269,7 +215,7 @@ def _kind(tokens: list[str], titles: list[str], role: str) -> str:
         return "adj"
     if last in ORG_HEADS or len(tokens) == 1 and tokens[0].isupper():
         return "org"
-    if titles or role or tokens[0].lower() in _FIRST_NAMES:
+    if titles or role or tokens[0].lower() in FIRST_NAMES:
         return "person"
     if last in PLACES:
         return "place"
@@ -277,9 +223,9 @@ def _kind(tokens: list[str], titles: list[str], role: str) -> str:
 
 
 def _gender(tokens: list[str], titles: list[str], role: str) -> str:
-    if role in _FEMALE_ROLES or any(t in _FEMALE_TITLES for t in titles):
+    if role in FEMALE_ROLES or any(t in FEMALE_TITLES for t in titles):
         return "f"
-    if role in _MALE_ROLES or any(t in _MALE_TITLES for t in titles):
+    if role in MALE_ROLES or any(t in MALE_TITLES for t in titles):
         return "m"
     first = tokens[0].lower()
     return "f" if first in FIRST_NAMES_FEMALE else "m" if first in FIRST_NAMES_MALE else ""
@@ -295,7 +241,7 @@ def _names(text: str, quoted: list[Span]) -> list[_Name]:
         if _inside(base, quoted):
             continue
         for piece in _pieces(match):
-            while piece and (piece[0].group(0) in _STARTERS or piece[0].group(0) in ("of", "the")):
+            while piece and (piece[0].group(0) in STARTERS or piece[0].group(0) in ("of", "the")):
                 piece = piece[1:]
             while piece and piece[-1].group(0) in ("of", "the"):
                 piece = piece[:-1]
@@ -335,7 +281,7 @@ def speaker_key(name: str) -> str:
         tokens = tokens[1:]
     tokens, _ = _strip_titles(tokens)
     key = " ".join(tokens).lower()
-    return _ALIASES.get(key, key)
+    return ALIASES.get(key, key)
 
 
 @lru_cache(maxsize=8192)
@@ -355,7 +301,7 @@ def same_person(a: str, b: str) -> bool:
             and short[0] == long[-1]
             and long[-1] not in ORG_HEADS
             and long[-1] not in PLACES
-            and short[0] not in _FIRST_NAMES
+            and short[0] not in FIRST_NAMES
         )
     first_a, first_b = ta[0], tb[0]
     initials = len(first_a) <= 2 or len(first_b) <= 2
