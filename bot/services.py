@@ -9,6 +9,7 @@ from bot.answer import AnswerConfig, Answerer
 from bot.settings import Settings, SettingsError
 from corpus.bundled import bundled_articles
 from corpus.readers import ReadLimits
+from corpus.split import SplitConfig
 from index import Archive, SearchConfig
 from index.encoder import Encoder, SentenceTransformerEncoder
 from index.manifest import read_manifest
@@ -67,6 +68,7 @@ def open_archive(
         encoder,
         create=True,
         index_type=settings.index_type,
+        split=SplitConfig(settings.passage_sentences, settings.passage_overlap),
         search=search_config(settings),
     )
     if seed_bundled:

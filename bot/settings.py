@@ -60,6 +60,20 @@ class Settings:
             "help": "evidence score below which newsqa says the archive holds no answer",
         },
     )
+    passage_sentences: int = field(
+        default=4,
+        metadata={
+            "env": "NEWSQA_PASSAGE_SENTENCES",
+            "help": "sentences per passage, for new indexes (an index keeps its own)",
+        },
+    )
+    passage_overlap: int = field(
+        default=2,
+        metadata={
+            "env": "NEWSQA_PASSAGE_OVERLAP",
+            "help": "sentences shared by consecutive passages, for new indexes",
+        },
+    )
     index_type: str = field(
         default="auto",
         metadata={
