@@ -11,10 +11,10 @@ import sys
 from dataclasses import asdict
 from datetime import date
 
-from bot.answer import Answer, Answerer
+from bot.answer import Answer, Answerer, AnswerError
 from bot.render import answer_json, answer_text
 from bot.repl import run_repl
-from bot.services import make_answerer, open_archive, read_limits
+from bot.services import make_answerer, make_encoder, open_archive, read_limits
 from corpus.errors import NewsqaError
 from corpus.readers import read_input
 from corpus.types import ArticleInfo
@@ -41,6 +41,12 @@ def parse_filters(args: argparse.Namespace) -> Filters:
     )
 
 
+def one_line(text: str) -> str:
+    """Text with control characters escaped: a file name holding a newline stays on one line."""
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode()
+                   for c in text)  # fmt: skip
+
+
 def describe_article(info: ArticleInfo) -> str:
     details = ", ".join(x for x in (info.source, (info.published or "")[:10]) if x)
     return f"{info.title} ({details})" if details else info.title
@@ -52,7 +58,7 @@ def ingest(args: argparse.Namespace) -> int:
     report = IngestReport()
     with open_archive(settings, seed_bundled=False) as archive:
         for item in args.inputs:
-            _say(f"newsqa: reading {item}")
+            _say(f"newsqa: reading {one_line(item)}")
             result = read_input(item, limits)
             report.failed += result.failures
             if result.articles:
@@ -85,7 +91,7 @@ def ingest(args: argparse.Namespace) -> int:
             for info in infos:
                 print(f"  {label:<9} {info.id}  {describe_article(info)}")
         for failure in report.failed:
-            print(f"  failed    {failure}")
+            print(f"  failed    {one_line(failure)}")
     return 1 if report.failed else 0
 
 
@@ -206,24 +212,45 @@ def index_maintenance(args: argparse.Namespace) -> int:
         print(f"problem: {e}")
         return 1
     with archive:
-        problems = archive.check()
+        try:
+            problems = archive.check()
+        except ArchiveError as e:  # the database broke while being read
+            problems = [str(e)]
     if problems:
         for problem in problems:
             print(f"problem: {problem}")
-        print("run `newsqa index rebuild` to rebuild the vectors, full-text index and manifest")
+        print(
+            "run `newsqa index rebuild` to rebuild the vectors, full-text index and manifest "
+            "(and to save what can be read of a damaged database)"
+        )
         return 1
     print(f"ok: {args.settings.index_dir}")
     return 0
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    from index.archive import Archive
+    """Rebuild from the stored passages; from a damaged database, first save what is readable."""
+    from index.archive import DATABASE, Archive
+    from index.store import database_problem
 
-    with Archive.recover(args.settings.index_dir) as archive:
+    settings = args.settings
+    problem = database_problem(settings.index_dir / DATABASE)
+    if problem is not None:
+        _say(f"newsqa: the database is damaged; saving what can still be read ({problem})")
+        report = Archive.salvage(
+            settings.index_dir, lambda model: make_encoder(settings, model=model)
+        )
+        print(
+            f"saved {report.articles} articles into a fresh database ({report.reencoded} encoded "
+            f"again); the damaged file is kept as {report.kept}"
+        )
+        for line in report.lost:
+            print(f"lost: {line}")
+    with Archive.recover(settings.index_dir) as archive:
         archive.rebuild()
         info = archive.stats()
     print(f"rebuilt {info['index_dir']}: {info['articles']} articles, {info['passages']} passages")
-    return 0
+    return 1 if problem is not None and report.lost else 0
 
 
 def _answer_one(answerer: Answerer, question: str, args: argparse.Namespace, k: int) -> Answer:
@@ -244,8 +271,16 @@ def ask(args: argparse.Namespace) -> int:
     with answerer.archive:
         if args.question == "-":
             for line in sys.stdin:
-                if line.strip():
-                    _print_answer(_answer_one(answerer, line.strip(), args, k), args.json)
+                if not line.strip():
+                    continue
+                try:
+                    answer = _answer_one(answerer, line.strip(), args, k)
+                except AnswerError as e:  # one bad line must not end the batch
+                    if not args.json:
+                        raise
+                    print(json.dumps({"question": line.strip(), "error": str(e)}), flush=True)
+                    continue
+                _print_answer(answer, args.json)
             return 0
         answer = _answer_one(answerer, args.question, args, k)
         _print_answer(answer, args.json)

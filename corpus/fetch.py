@@ -1,7 +1,11 @@
 """Fetching articles and feeds over http(s), with size limits and an optional private-network guard.
 
 The guard (used for links that strangers send the Telegram bot) refuses any host that is or resolves
-to a loopback, private, link-local or otherwise non-public address, at every redirect hop.
+to a loopback, private, link-local or otherwise non-public address, at every redirect hop. It
+resolves each host once and connects to the address it checked (`PinnedTransport`), keeping the
+host name in the Host header and for TLS, so a DNS answer that changes between the check and the
+connection (DNS rebinding) cannot reach a private address. Proxies from the environment are not
+used while guarding: a proxy would resolve the name again, out of reach of the check.
 """
 
 from __future__ import annotations
@@ -42,8 +46,9 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def check_public_host(url: str) -> None:
-    """Raise FetchError unless every address the URL's host resolves to is public."""
+def public_address(url: str) -> str:
+    """The address to connect to for the URL's host; FetchError unless every address the host
+    resolves to is public."""
     host = urlsplit(url).hostname
     if not host:
         raise FetchError(url, "no host in URL")
@@ -54,6 +59,31 @@ def check_public_host(url: str) -> None:
     for info in infos:
         if not is_public_address(str(info[4][0])):
             raise FetchError(url, f"refused: {host} is a private or local address")
+    if not infos:
+        raise FetchError(url, f"cannot resolve host {host!r}")
+    return str(infos[0][4][0])
+
+
+def check_public_host(url: str) -> None:
+    """Raise FetchError unless every address the URL's host resolves to is public."""
+    public_address(url)
+
+
+class PinnedTransport(httpx.HTTPTransport):
+    """Resolves each request's host once, refuses a non-public answer, and connects to exactly
+    the address checked; the Host header and the TLS server name stay the host's."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        address = public_address(str(request.url))
+        pinned = httpx.Request(
+            request.method,
+            request.url.copy_with(host=address),
+            headers=request.headers,  # already holds Host: the name, not the address
+            stream=request.stream,
+            extensions={**request.extensions, "sni_hostname": host},
+        )
+        return super().handle_request(pinned)
 
 
 def fetch(
@@ -67,7 +97,12 @@ def fetch(
     """GET a URL, following redirects ourselves so each hop can be checked; raise FetchError."""
     accept = "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,*/*;q=0.5"
     headers = {"User-Agent": USER_AGENT, "Accept": accept}
-    with httpx.Client(timeout=timeout, headers=headers, transport=transport) as client:
+    pin = not allow_private and transport is None
+    if pin:
+        transport = PinnedTransport()
+    with httpx.Client(
+        timeout=timeout, headers=headers, transport=transport, trust_env=not pin
+    ) as client:
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 scheme = urlsplit(url).scheme
@@ -75,7 +110,7 @@ def fetch(
                 raise FetchError(url, "not a valid URL") from e
             if scheme not in ("http", "https"):
                 raise FetchError(url, "only http and https links can be fetched")
-            if not allow_private:
+            if not allow_private and not pin:  # else the transport checks what it connects to
                 check_public_host(url)
             try:
                 with client.stream("GET", url) as response:

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
+import shutil
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -45,7 +47,7 @@ from index.fusion import cap_per_group, convex_fusion, reciprocal_rank_fusion
 from index.lexical import best_coverage, term_weights
 from index.manifest import MANIFEST, Manifest, read_manifest, write_manifest
 from index.sentences import encode_sentences, lookup_sentences
-from index.store import Filters, Store, StoredArticle
+from index.store import Filters, Salvaged, Store, StoredArticle, salvage
 from index.vectors import FLAT, VectorIndex
 
 if TYPE_CHECKING:
@@ -129,6 +131,16 @@ def _is_file_origin(origin: str) -> bool:
 
 
 @dataclass
+class SalvageReport:
+    """What `Archive.salvage` saved from a damaged database, and what it could not."""
+
+    articles: int  # saved
+    reencoded: int  # of those, encoded again: their passages or vectors could not be read
+    lost: list[str]  # what could not be saved, one line each
+    kept: Path  # the damaged database, moved aside
+
+
+@dataclass
 class _Change:
     deletes: list[str] = field(default_factory=list)
     inserts: list[tuple[Article, str, list[Passage], NDArray[np.float32]]] = field(
@@ -192,20 +204,24 @@ class Archive:
                 )
             return cls._create(directory, encoder, index_type, split or SplitConfig(), search)
         manifest = read_manifest(directory)
-        if manifest.model != encoder.name:
-            raise ModelMismatchError(
-                f"the index in {directory} was built with model {manifest.model!r}, but the "
-                f"configured model is {encoder.name!r}; set NEWSQA_MODEL={manifest.model} (or "
-                "--model) to use it, or build a new index in another directory"
-            )
         store = Store(directory / DATABASE)
-        stored_model = store.get_meta("model")
-        if stored_model != manifest.model:
+        try:
+            for key in ("model", "dimension", "index_type"):  # the database is the truth
+                stored = store.get_meta(key)
+                if stored != str(getattr(manifest, key)):
+                    raise IndexCorruptError(
+                        f"manifest.json in {directory} says {key} {getattr(manifest, key)!r} but "
+                        f"the database holds {stored!r}; run `newsqa index rebuild` to rewrite it"
+                    )
+            if manifest.model != encoder.name:
+                raise ModelMismatchError(
+                    f"the index in {directory} was built with model {manifest.model!r}, but the "
+                    f"configured model is {encoder.name!r}; set NEWSQA_MODEL={manifest.model} "
+                    "(or --model) to use it, or build a new index in another directory"
+                )
+        except ArchiveError:
             store.close()
-            raise IndexCorruptError(
-                f"manifest.json in {directory} names model {manifest.model!r} but the database "
-                f"was built with {stored_model!r}; run `newsqa index rebuild` to rewrite it"
-            )
+            raise
         return cls(directory, encoder, store, manifest, search)
 
     @classmethod
@@ -264,6 +280,100 @@ class Archive:
         encoder = SentenceTransformerEncoder(manifest.model)
         return cls(Path(directory), encoder, store, manifest, SearchConfig(), load_vectors=False)
 
+    @classmethod
+    def salvage(cls, directory: Path, encoder_for: Callable[[str], Encoder]) -> SalvageReport:
+        """Save what SQLite can still read of a damaged database into a fresh one, in place.
+
+        Articles whose passages and vectors are all readable keep them; the others are split and
+        encoded again (`encoder_for(model)` gives the encoder). The damaged file is kept beside
+        the new one as `newsqa.sqlite.damaged-<time>`. Readers should be stopped first.
+        """
+        directory = Path(directory)
+        database = directory / DATABASE
+        if not database.exists():
+            raise IndexCorruptError(
+                f"database {database} is missing; restore the index directory from a backup"
+            )
+        work = directory / ".salvage"
+        with _locked(directory):
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir()
+            try:
+                copy = work / "damaged.sqlite"
+                shutil.copyfile(database, copy)
+                if (directory / f"{DATABASE}-wal").exists():  # commits not yet in the file
+                    shutil.copyfile(directory / f"{DATABASE}-wal", work / "damaged.sqlite-wal")
+                try:
+                    old: Manifest | None = read_manifest(directory)
+                except IndexCorruptError:
+                    old = None
+                found = salvage(copy, old.dimension if old else None)
+                model = found.meta.get("model") or (old.model if old else "")
+                if not model:
+                    raise IndexCorruptError(
+                        f"neither {database} nor {MANIFEST} names the embedding model; restore "
+                        "the index directory from a backup"
+                    )
+                split = json.loads(found.meta.get("split") or "{}") or (old.split if old else {})
+                index_type = found.meta.get("index_type") or (old.index_type if old else FLAT)
+                encoder = encoder_for(model)
+                fresh = work / "new"
+                with cls.open(
+                    fresh, encoder, create=True, index_type=index_type, split=SplitConfig(**split)
+                ) as archive:
+                    reencoded = archive._insert_salvaged(found)
+                    generation = archive.generation
+                kept = _swap_in(directory, fresh, generation)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+        return SalvageReport(len(found.articles), reencoded, _losses(found), kept)
+
+    def _insert_salvaged(self, found: Salvaged) -> int:
+        """Add salvaged articles, with their stored vectors where every passage survived, else
+        split and encoded again; returns how many were encoded again."""
+        dimension = self.manifest.dimension
+        reencoded = 0
+        for first in range(0, len(found.articles), WRITE_BATCH_ARTICLES):
+            change = _Change()
+            again: list[tuple[Article, str, list[Passage]]] = []
+            for article, digest, added in found.articles[first : first + WRITE_BATCH_ARTICLES]:
+                digest = digest or article_hash(article)
+                if added:
+                    change.keep_added[article.id] = added
+                passages = split_passages(article.id, article.text, self.split_config)
+                stored = sorted(found.passages.get(article.id, []), key=lambda s: s[0].ordinal)
+                if [(p.ordinal, p.start, p.text, p.sentences) for p, _, _ in stored] != [
+                    (p.ordinal, p.start, p.text, p.sentences) for p in passages
+                ]:
+                    again.append((article, digest, passages))
+                    continue
+                vectors = np.stack([np.frombuffer(blob, np.float32) for _, blob, _ in stored])
+                change.inserts.append((article, digest, passages, vectors))
+                sentences = [
+                    np.frombuffer(blob, np.float16).reshape(-1, dimension).astype(np.float32)
+                    for p, _, blob in stored
+                    if blob and len(blob) == 2 * dimension * len(p.sentences)
+                ]
+                if len(sentences) == len(stored):  # else encoded when an answer needs them
+                    change.sentence_vectors[article.id] = sentences
+            if again:
+                change.sentence_vectors.update(
+                    encode_sentences(self.encoder, [(a.id, ps) for a, _, ps in again])
+                )
+                vectors = self.encoder.encode_documents(
+                    [embedding_text(a.title, p.text) for a, _, ps in again for p in ps]
+                )
+                offset = 0
+                for article, digest, passages in again:
+                    end = offset + len(passages)
+                    change.inserts.append((article, digest, passages, vectors[offset:end]))
+                    offset = end
+                reencoded += len(again)
+            if change.inserts:
+                with self._write_lock():
+                    self._commit(change)
+        return reencoded
+
     def close(self) -> None:
         self.store.close()
 
@@ -321,27 +431,14 @@ class Archive:
 
     @contextmanager
     def _write_lock(self, timeout: float = 60.0, refresh: bool = True) -> Iterator[None]:
-        with open(self.directory / LOCK, "a+") as handle:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise IndexLockedError(
-                            f"another newsqa process is writing to {self.directory}; try again "
-                            "when it is done"
-                        ) from None
-                    time.sleep(0.1)
-            try:
-                if refresh:
-                    self.refresh()
-                    if self.manifest.generation != self._generation:
-                        self._write_manifest(updated=self.store.get_meta("updated") or _now())
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with _locked(self.directory, timeout):
+            if refresh:
+                self.refresh()
+                # a writer killed after its commit left these behind: finish its work
+                if self.manifest.generation != self._generation:
+                    self._write_manifest(updated=self.store.get_meta("updated") or _now())
+                self._remove_stale_files(self._generation)
+            yield
 
     def add(self, articles: Iterable[Article]) -> IngestReport:
         """Add new articles, replace changed ones, skip unchanged ones; never re-encode the rest."""
@@ -700,6 +797,75 @@ class Archive:
                     f"the database's {stored!r}"
                 )
         return problems
+
+
+@contextmanager
+def _locked(directory: Path, timeout: float = 60.0) -> Iterator[None]:
+    """Hold the directory's writer lock (one writer at a time, across processes)."""
+    with open(directory / LOCK, "a+") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise IndexLockedError(
+                        f"another newsqa process is writing to {directory}; try again "
+                        "when it is done"
+                    ) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _losses(found: Salvaged) -> list[str]:
+    """What a salvage could not save, one line each (passages lost are encoded again)."""
+    lost = []
+    saved = {article.id for article, _, _ in found.articles}
+    for article_id in sorted(set(found.known) - saved):
+        origin = found.known[article_id]
+        again = f"; add it again from {origin}" if origin else ""
+        lost.append(f"article {article_id} could not be read{again}")
+    if not found.known and found.unreadable.get("articles"):
+        lost.append(
+            f"up to {found.unreadable['articles']} articles could not be read; add them again "
+            "from their files or links"
+        )
+    for article_id in sorted(set(found.passages) - saved - set(found.known)):
+        lost.append(f"article {article_id} could not be read (some of its passages could)")
+    return lost
+
+
+def _swap_in(directory: Path, fresh: Path, generation: int) -> Path:
+    """Move a salvaged index from `fresh` into `directory`; returns where the damaged database
+    went. The new FAISS file gets a generation above every old one, so nothing is overwritten."""
+    database = directory / DATABASE
+    old_vectors = list(directory.glob("vectors.*.faiss*"))
+    numbers = [int(p.name.split(".")[1]) for p in old_vectors if p.name.split(".")[1].isdigit()]
+    target = max([generation, *(n + 1 for n in numbers)])
+    store = Store(fresh / DATABASE)
+    with store.transaction() as db:
+        Store.set_meta(db, "generation", str(target))
+    store.close()
+    manifest = read_manifest(fresh)
+    os.replace(fresh / vectors_file(generation), directory / vectors_file(target))
+    kept = directory / f"{DATABASE}.damaged-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    try:
+        os.link(database, kept)
+    except OSError:
+        shutil.copyfile(database, kept)
+    # the old write-ahead log belongs to the damaged file: SQLite must not replay it on the new one
+    if (directory / f"{DATABASE}-wal").exists():
+        os.replace(directory / f"{DATABASE}-wal", directory / f"{kept.name}-wal")
+    (directory / f"{DATABASE}-shm").unlink(missing_ok=True)
+    os.replace(fresh / DATABASE, database)
+    write_manifest(directory, Manifest(**{**asdict(manifest), "generation": target}))
+    for path in old_vectors:
+        path.unlink(missing_ok=True)
+    return kept
 
 
 def _versions() -> dict[str, str]:

@@ -6,6 +6,7 @@ vectors stored here, named by the `generation` this database records.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -87,6 +88,27 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
 );
 """
 _INFO_COLUMNS = "a.id, a.title, a.url, a.source, a.published, a.origin"
+REPAIR = (
+    "run `newsqa index rebuild` to save what can still be read into a fresh database (the "
+    "damaged file is kept beside it), or restore the index directory from a backup"
+)
+_CORRUPT_CODES = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_IOERR_SHORT_READ"})
+
+
+def is_corruption(error: sqlite3.Error) -> bool:
+    """Whether an SQLite error means a damaged file (not a lock, a bug or a full disk)."""
+    name = str(getattr(error, "sqlite_errorname", ""))
+    text = str(error).lower()
+    return (
+        name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+        or name in _CORRUPT_CODES
+        or "malformed" in text
+        or "not a database" in text
+    )
+
+
+def damaged(path: Path, error: sqlite3.Error) -> IndexCorruptError:
+    return IndexCorruptError(f"database {path} is damaged ({error}); {REPAIR}")
 
 
 @dataclass(frozen=True)
@@ -163,10 +185,9 @@ class Store:
             self._db.execute("SELECT count(*) FROM articles").fetchone()
             self._migrate()
         except sqlite3.DatabaseError as e:
-            raise IndexCorruptError(
-                f"database {path} is damaged ({e}); restore it from a backup, or run "
-                "`newsqa index check` for details"
-            ) from e
+            with contextlib.suppress(sqlite3.Error, AttributeError):
+                self._db.close()
+            raise damaged(path, e) from e
 
     def _migrate(self) -> None:
         """Bring an older schema up to date in place; refuse a newer one."""
@@ -192,13 +213,19 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):  # a damaged file may refuse this too
+                        self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as e:
+                if is_corruption(e):
+                    raise damaged(self.path, e) from e
                 raise
-            self._db.execute("COMMIT")
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -207,7 +234,9 @@ class Store:
             except sqlite3.DatabaseError as e:
                 if isinstance(e, sqlite3.OperationalError) and "fts5" in str(e).lower():
                     raise
-                raise IndexCorruptError(f"database {self.path} is damaged ({e})") from e
+                if is_corruption(e):
+                    raise damaged(self.path, e) from e
+                raise IndexCorruptError(f"database {self.path} failed ({e})") from e
 
     # meta
 
@@ -589,3 +618,152 @@ class Store:
         if orphans:
             problems.append(f"full-text index: {orphans} rows without a passage")
         return problems
+
+
+@dataclass
+class Salvaged:
+    """What could still be read from a damaged database, table by table."""
+
+    meta: dict[str, str]
+    articles: list[tuple[Article, str, str]]  # (article, content hash, added)
+    passages: dict[str, list[tuple[Passage, bytes, bytes | None]]]  # by article: embeddings too
+    unreadable: dict[str, int]  # table -> rows (at most) that could not be read
+    known: dict[str, str | None]  # every article id the indexes still list, with its origin
+
+
+def _readable_rows(
+    db: sqlite3.Connection, table: str, columns: str, give_up_after: int = 10_000
+) -> tuple[list[tuple[Any, ...]], int]:
+    """The rows of `table` SQLite can still read, and how many row ids failed (an upper bound:
+    ids in a damaged page may have been gaps). A whole scan first; if it fails, row by row."""
+    sql = f"SELECT rowid, {columns} FROM {table}"
+    try:
+        return db.execute(f"{sql} ORDER BY rowid").fetchall(), 0
+    except sqlite3.DatabaseError:
+        pass
+    try:
+        top: int | None = int(db.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0)
+    except sqlite3.DatabaseError:
+        top = None  # probe until a long run of ids holds nothing
+    rows: list[tuple[Any, ...]] = []
+    failed = misses = rowid = 0
+    while (rowid < top) if top is not None else (misses < give_up_after):
+        rowid += 1
+        try:
+            row = db.execute(f"{sql} WHERE rowid = ?", (rowid,)).fetchone()
+        except sqlite3.DatabaseError:
+            failed += 1
+            misses += 1
+            continue
+        if row is None:
+            misses += 1
+        else:
+            rows.append(row)
+            misses = 0
+    if top is None:
+        failed = max(0, failed - misses)  # trailing failures were past the end
+    return rows, failed
+
+
+def fit_header_to_file(path: Path) -> None:
+    """Make a truncated database's header claim only the pages the file still has: SQLite
+    refuses every lookup in a file shorter than its header says, even in the pages still there."""
+    with path.open("r+b") as f:
+        header = f.read(100)
+        if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+            return
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        if page_size < 512:
+            return
+        pages = path.stat().st_size // page_size
+        if int.from_bytes(header[28:32], "big") > pages:
+            f.truncate(pages * page_size)
+            f.seek(28)
+            f.write(pages.to_bytes(4, "big"))
+
+
+def salvage(path: Path, dimension_hint: int | None = None) -> Salvaged:
+    """Read what is readable of a damaged index database (a copy: its header may be rewritten),
+    skipping what SQLite cannot read."""
+    fit_header_to_file(path)
+    try:
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA query_only = ON")
+        db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+    except sqlite3.Error as e:
+        raise IndexCorruptError(
+            f"database {path} cannot be read at all ({e}); restore the index directory from a "
+            "backup"
+        ) from e
+    unreadable: dict[str, int] = {}
+    try:
+        try:
+            meta_rows, unreadable["meta"] = _readable_rows(db, "meta", "key, value")
+        except sqlite3.DatabaseError:
+            meta_rows = []
+        meta = {str(k): str(v) for _, k, v in meta_rows if isinstance(k, str)}
+        dimension = int(meta.get("dimension") or dimension_hint or 0)
+        try:
+            rows, unreadable["articles"] = _readable_rows(
+                db,
+                "articles",
+                "id, title, text, url, source, published, origin, content_hash, added",
+            )
+        except sqlite3.DatabaseError as e:
+            raise IndexCorruptError(f"database {path}: no article can be read ({e})") from e
+        articles = [
+            (Article(r[1], r[2], r[3], r[4], r[5], r[6], r[7]), str(r[8] or ""), str(r[9] or ""))
+            for r in rows
+            if all(isinstance(x, str) for x in (r[1], r[2], r[3], r[7]))
+        ]
+        known: dict[str, str | None] = {}
+        with contextlib.suppress(sqlite3.DatabaseError):  # the indexes may outlive the table
+            ids = db.execute(
+                "SELECT rowid, id FROM articles INDEXED BY sqlite_autoindex_articles_1"
+            ).fetchall()
+            origins: dict[int, str] = {}
+            with contextlib.suppress(sqlite3.DatabaseError):
+                origins = dict(
+                    db.execute("SELECT rowid, origin FROM articles INDEXED BY articles_origin")
+                )
+            known = {str(i): origins.get(r) for r, i in ids}
+        passages: dict[str, list[tuple[Passage, bytes, bytes | None]]] = {}
+        try:
+            rows, unreadable["passages"] = _readable_rows(
+                db, "passages", "article_id, ordinal, start, text, sentences, embedding, "
+                "sentence_vectors",
+            )  # fmt: skip
+        except sqlite3.DatabaseError:
+            rows = []
+        for r in rows:
+            try:
+                spans = tuple((int(a), int(b)) for a, b in json.loads(r[5]))
+                passage = Passage(str(r[1]), int(r[2]), str(r[4]), int(r[3]), spans, id=int(r[0]))
+            except (TypeError, ValueError):
+                continue
+            if isinstance(r[6], bytes) and len(r[6]) == 4 * dimension:
+                passages.setdefault(passage.article_id, []).append((passage, r[6], r[7]))
+    finally:
+        db.close()
+    if not articles and (known or unreadable.get("articles")):
+        raise IndexCorruptError(
+            f"database {path}: no article can be read; restore the index directory from a backup"
+        )
+    return Salvaged(meta, articles, passages, {k: v for k, v in unreadable.items() if v}, known)
+
+
+def database_problem(path: Path) -> str | None:
+    """What SQLite finds wrong with an index database, or None when its own checks pass."""
+    try:
+        store = Store(path)
+    except IndexCorruptError as e:
+        return str(e)
+    try:
+        rows = store.query("PRAGMA integrity_check")
+    except IndexCorruptError as e:
+        return str(e)
+    finally:
+        store.close()
+    problems = [str(r[0]) for r in rows if r[0] != "ok"]
+    return "; ".join(problems[:3]) if problems else None
