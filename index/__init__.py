@@ -1,6 +1,6 @@
 """Embedding, storing and searching passages: one index directory, hybrid dense + BM25 search."""
 
-from index.archive import Archive, Hit, IngestReport, SearchConfig
+from index.archive import Archive, IngestReport
 from index.errors import (
     ArchiveError,
     EncoderError,
@@ -9,6 +9,7 @@ from index.errors import (
     IndexNotFoundError,
     ModelMismatchError,
 )
+from index.search import Hit, SearchConfig
 from index.store import Filters
 
 __all__ = [

@@ -1,0 +1,224 @@
+"""Hybrid search: dense (FAISS) and BM25 (FTS5) candidates, fused, reranked by how well a
+passage's best sentence covers the question, one story shown once, a few passages per article.
+
+`Searching` is mixed into `Archive`, which owns the store, the loaded vectors and the encoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from corpus.types import ArticleInfo, Passage
+from index.encoder import Encoder
+from index.fts import match_expression
+from index.fusion import cap_per_group, convex_fusion, reciprocal_rank_fusion
+from index.lexical import best_coverage, term_weights
+from index.manifest import Manifest
+from index.sentences import lookup_sentences
+from index.store import Filters, Store
+from index.vectors import VectorIndex
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+RETRIEVERS = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Knobs of hybrid search; defaults chosen by measurement (docs/quality.md)."""
+
+    candidates: int = 50
+    fusion: str = "convex"  # or "rrf"
+    dense_share: float = 0.5  # convex: dense weight; BM25 gets the rest
+    coverage_weight: float = 0.15  # then the best sentence's coverage of the question's terms
+    rerank_depth: int = 20
+    rrf_k: float = 60.0
+    dense_weight: float = 1.0  # rrf weights
+    bm25_weight: float = 1.0
+    title_weight: float = 0.5
+    max_per_article: int = 3
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage, its article, and why it ranked where it did."""
+
+    passage: Passage
+    article: ArticleInfo
+    score: float
+    dense_score: float | None = None  # cosine similarity of question and passage
+    bm25_score: float | None = None
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+    also: tuple[ArticleInfo, ...] = ()  # near-duplicates of the article: the same story elsewhere
+
+
+class Searching:
+    """Search over an archive; `Archive` provides the state below and `refresh`."""
+
+    store: Store
+    encoder: Encoder
+    manifest: Manifest
+    search_config: SearchConfig
+    _vectors: VectorIndex
+
+    def refresh(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def passage_count(self) -> int:
+        """Passages in the loaded generation (its vectors, one per passage)."""
+        return len(self._vectors)
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        retriever: str = "hybrid",
+        query_vector: NDArray[np.float32] | None = None,
+        max_per_article: int | None = None,
+    ) -> list[Hit]:
+        vectors = None if query_vector is None else query_vector.reshape(1, -1)
+        return self.search_batch([query], k, filters, retriever, vectors, max_per_article)[0]
+
+    def search_batch(
+        self,
+        queries: Sequence[str],
+        k: int = 5,
+        filters: Filters | None = None,
+        retriever: str = "hybrid",
+        query_vectors: NDArray[np.float32] | None = None,
+        max_per_article: int | None = None,
+    ) -> list[list[Hit]]:
+        """Top-k passages per query from dense and BM25 retrieval, fused, capped per article.
+
+        `query_vectors`, when the caller has already encoded the queries, saves encoding twice.
+        """
+        if retriever not in RETRIEVERS:
+            raise ValueError(f"unknown retriever {retriever!r}; choose from {RETRIEVERS}")
+        self.refresh()
+        filters = filters or Filters()
+        config = self.search_config
+        pool = max(config.candidates, k * 4)
+        allowed = None if filters.is_empty() else self.store.passage_ids(filters)
+
+        dense: list[list[tuple[int, float]]] = [[] for _ in queries]
+        if retriever != "bm25" and queries:
+            if query_vectors is None:
+                query_vectors = self.encoder.encode_queries(list(queries))
+            scores, ids = self._vectors.search(query_vectors, pool, allowed)
+            dense = [
+                [(int(i), float(s)) for s, i in zip(row_s, row_i, strict=True) if i >= 0]
+                for row_s, row_i in zip(scores, ids, strict=True)
+            ]
+        lexical: list[list[tuple[int, float]]] = [[] for _ in queries]
+        if retriever != "dense":
+            weights = (config.title_weight, 1.0)
+            for n, query in enumerate(queries):
+                expression = match_expression(query)
+                if expression:
+                    lexical[n] = self.store.bm25(expression, pool, filters, weights)
+
+        cap = max_per_article or config.max_per_article
+        results = []
+        for n in range(len(queries)):
+            qv = None if query_vectors is None else query_vectors[n]
+            results.append(self._rank(queries[n], dense[n], lexical[n], k, retriever, qv, cap))
+        return results
+
+    def _rank(
+        self,
+        query: str,
+        dense: list[tuple[int, float]],
+        lexical: list[tuple[int, float]],
+        k: int,
+        retriever: str,
+        query_vector: NDArray[np.float32] | None,
+        cap: int,
+    ) -> list[Hit]:
+        config = self.search_config
+        if retriever == "dense":
+            fused = dense
+        elif retriever == "bm25":
+            fused = lexical
+        elif config.fusion == "rrf":
+            fused = reciprocal_rank_fusion(
+                [[i for i, _ in dense], [i for i, _ in lexical]],
+                [config.dense_weight, config.bm25_weight],
+                config.rrf_k,
+            )
+        else:
+            fused = convex_fusion([dense, lexical], [config.dense_share, 1 - config.dense_share])
+        found = self.store.passages([i for i, _ in fused])
+        ranked = [(pid, score) for pid, score in fused if pid in found]
+        if retriever == "hybrid" and config.coverage_weight:
+            ranked = self._rerank_by_coverage(query, ranked, found)
+        stories = self.store.stories({found[pid][0].article_id for pid, _ in ranked})
+        lead: dict[str, str] = {}  # story -> its best-ranked article, the one shown
+        for pid, _ in ranked:
+            article_id = found[pid][0].article_id
+            lead.setdefault(stories.get(article_id, article_id), article_id)
+        shown = [
+            (pid, score)
+            for pid, score in ranked
+            if lead[stories.get(found[pid][0].article_id, found[pid][0].article_id)]
+            == found[pid][0].article_id
+        ]
+        top = cap_per_group(shown, lambda pair: found[pair[0]][0].article_id, cap, k)
+        top_stories = {stories[a] for a in {found[p][0].article_id for p, _ in top} if a in stories}
+        members = self.store.story_members(top_stories)
+        dense_rank = {pid: r for r, (pid, _) in enumerate(dense, start=1)}
+        dense_score = dict(dense)
+        bm25_rank = {pid: r for r, (pid, _) in enumerate(lexical, start=1)}
+        bm25_score = dict(lexical)
+        if query_vector is not None:
+            missing = [pid for pid, _ in top if pid not in dense_score]
+            for pid, vector in self.store.embeddings(missing, self.manifest.dimension).items():
+                dense_score[pid] = float(np.dot(vector, query_vector))
+        return [
+            Hit(
+                passage=found[pid][0],
+                article=found[pid][1],
+                score=float(score),
+                dense_score=dense_score.get(pid),
+                bm25_score=bm25_score.get(pid),
+                dense_rank=dense_rank.get(pid),
+                bm25_rank=bm25_rank.get(pid),
+                also=tuple(
+                    other
+                    for other in members.get(stories.get(found[pid][1].id, ""), [])
+                    if other.id != found[pid][1].id
+                ),
+            )
+            for pid, score in top
+        ]
+
+    def sentence_vectors(
+        self, refs: Sequence[tuple[int, int]], texts: Sequence[str]
+    ) -> NDArray[np.float32]:
+        """Vectors of sentences given as (passage id, sentence number): stored at ingest."""
+        return lookup_sentences(self.store, self.encoder, self.manifest.dimension, refs, texts)
+
+    def _rerank_by_coverage(
+        self,
+        query: str,
+        ranked: list[tuple[int, float]],
+        found: dict[int, tuple[Passage, ArticleInfo]],
+    ) -> list[tuple[int, float]]:
+        """Add to the top passages' scores how well their best sentence covers the question's
+        rarer words: passage-level BM25 does not see whether the words sit together."""
+        depth = self.search_config.rerank_depth
+        weights = term_weights(self.store, query, self.passage_count)
+        head = [
+            (pid, score + self.search_config.coverage_weight
+             * best_coverage(found[pid][0].sentence_texts(), weights))
+            for pid, score in ranked[:depth]
+        ]  # fmt: skip
+        head.sort(key=lambda pair: -pair[1])
+        return head + ranked[depth:]
