@@ -61,14 +61,14 @@ class Settings:
         },
     )
     passage_sentences: int = field(
-        default=4,
+        default=6,
         metadata={
             "env": "NEWSQA_PASSAGE_SENTENCES",
             "help": "sentences per passage, for new indexes (an index keeps its own)",
         },
     )
     passage_overlap: int = field(
-        default=2,
+        default=3,
         metadata={
             "env": "NEWSQA_PASSAGE_OVERLAP",
             "help": "sentences shared by consecutive passages, for new indexes",

@@ -46,8 +46,8 @@ _TERMINAL_END = re.compile(r"[.!?…:;][”’\"')\]»]*$")
 class SplitConfig:
     """How articles are cut into passages; stored in the manifest, since it changes the index."""
 
-    sentences_per_passage: int = 4
-    overlap: int = 2  # so any three consecutive sentences share a passage (answers quote them)
+    sentences_per_passage: int = 6
+    overlap: int = 3  # so any four consecutive sentences share a passage (answers quote them)
     max_chars: int = 1000
     max_sentence_chars: int = 600
 

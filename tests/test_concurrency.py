@@ -42,8 +42,10 @@ def test_readers_see_new_articles_and_never_a_half_written_state(tmp_path: Path)
         def read(n: int) -> None:
             try:
                 while not stop.is_set():
-                    hits = shared.search(QUERIES[n % len(QUERIES)], k=8)
+                    # read before searching: other threads share `shared` and may refresh it
+                    # between this search and any later read
                     generation = shared.generation
+                    hits = shared.search(QUERIES[n % len(QUERIES)], k=8)
                     generations[n].append(generation)
                     for hit in hits:  # each hit is whole: a passage of a version of its article
                         p = hit.passage

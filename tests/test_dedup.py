@@ -48,22 +48,25 @@ def test_a_wire_copy_shows_once_with_also_reported_by(archive: Archive) -> None:
     )  # fmt: skip
     hits = archive.search("farmers blockade highway fuel taxes", k=5)
     articles = [h.article.id for h in hits]
-    assert "w1" in articles and "w2" not in articles and "o1" in articles
-    w1 = next(h for h in hits if h.article.id == "w1")
-    assert [a.id for a in w1.also] == ["w2"]
+    shown = [a for a in articles if a in ("w1", "w2")]
+    assert len(shown) == 1 and "o1" in articles  # the story once, by its best-ranked copy
+    lead = next(h for h in hits if h.article.id == shown[0])
+    assert [a.id for a in lead.also] == [{"w1": "w2", "w2": "w1"}[shown[0]]]
     assert all(h.also == () for h in hits if h.article.id == "o1")
 
     answer = Answerer(archive, AnswerConfig(threshold=0.2)).answer(
         "Why did farmers block the highway?"
     )
     text = answer_text(answer)
-    assert "also reported by: Daily Two (https://two.example/news/farmers?id=9)" in text
+    assert ("also reported by: Daily Two (https://two.example/news/farmers?id=9)" in text) or (
+        "also reported by: Wire One (https://one.example/farmers)" in text
+    )
     cited = answer_json(answer)["citations"]
-    assert cited[0]["also"][0]["article_id"] == "w2"  # type: ignore[index]
+    assert cited[0]["also"][0]["article_id"] in ("w1", "w2")  # type: ignore[index]
 
-    archive.remove(["w1"])
+    archive.remove([shown[0]])
     hits = archive.search("farmers blockade highway fuel taxes", k=5)
-    assert "w2" in [h.article.id for h in hits]
+    assert {"w1", "w2"} - {shown[0]} <= {h.article.id for h in hits}  # the other copy shows now
     assert archive.check() == []
 
 
