@@ -117,7 +117,7 @@ def stats(args: argparse.Namespace) -> int:
 
 
 def _index_type(info: dict[str, object]) -> str:
-    """"flat (123 vectors, exact; policy auto: ivf past 50000)" and the like."""
+    """ "flat (123 vectors, exact; policy auto: ivf past 50000)" and the like."""
     kind, policy = info["index_type"], info.get("index_policy", info["index_type"])
     how = f"approximate, nprobe {info.get('nprobe')}" if kind == "ivf" else "exact"
     switch = ""
@@ -231,13 +231,13 @@ def index_maintenance(args: argparse.Namespace) -> int:
 def _rebuild(args: argparse.Namespace) -> int:
     """Rebuild from the stored passages; from a damaged database, first save what is readable."""
     from index.archive import DATABASE, Archive
-    from index.store import database_problem
+    from index.recovery import database_problem, salvage_index
 
     settings = args.settings
     problem = database_problem(settings.index_dir / DATABASE)
     if problem is not None:
         _say(f"newsqa: the database is damaged; saving what can still be read ({problem})")
-        report = Archive.salvage(
+        report = salvage_index(
             settings.index_dir, lambda model: make_encoder(settings, model=model)
         )
         print(

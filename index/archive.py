@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -45,11 +43,13 @@ from index.errors import (
 from index.manifest import MANIFEST, Manifest, read_manifest, write_manifest
 from index.search import SearchConfig, Searching
 from index.sentences import encode_sentences
-from index.store import Salvaged, Store, StoredArticle, salvage
+from index.store import Store, StoredArticle
 from index.vectors import FLAT, VectorIndex
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+
+    from index.recovery import Salvaged
 
 DATABASE = "newsqa.sqlite"
 LOCK = ".write.lock"
@@ -95,16 +95,6 @@ def article_hash(article: Article) -> str:
 def _is_file_origin(origin: str) -> bool:
     """Articles read from a whole file (not a URL, a JSONL line or a bundled name) track it."""
     return origin.startswith("/") and ":" not in origin
-
-
-@dataclass
-class SalvageReport:
-    """What `Archive.salvage` saved from a damaged database, and what it could not."""
-
-    articles: int  # saved
-    reencoded: int  # of those, encoded again: their passages or vectors could not be read
-    lost: list[str]  # what could not be saved, one line each
-    kept: Path  # the damaged database, moved aside
 
 
 @dataclass
@@ -247,55 +237,7 @@ class Archive(Searching):
         encoder = SentenceTransformerEncoder(manifest.model)
         return cls(Path(directory), encoder, store, manifest, SearchConfig(), load_vectors=False)
 
-    @classmethod
-    def salvage(cls, directory: Path, encoder_for: Callable[[str], Encoder]) -> SalvageReport:
-        """Save what SQLite can still read of a damaged database into a fresh one, in place.
-
-        Articles whose passages and vectors are all readable keep them; the others are split and
-        encoded again (`encoder_for(model)` gives the encoder). The damaged file is kept beside
-        the new one as `newsqa.sqlite.damaged-<time>`. Readers should be stopped first.
-        """
-        directory = Path(directory)
-        database = directory / DATABASE
-        if not database.exists():
-            raise IndexCorruptError(
-                f"database {database} is missing; restore the index directory from a backup"
-            )
-        work = directory / ".salvage"
-        with _locked(directory):
-            shutil.rmtree(work, ignore_errors=True)
-            work.mkdir()
-            try:
-                copy = work / "damaged.sqlite"
-                shutil.copyfile(database, copy)
-                if (directory / f"{DATABASE}-wal").exists():  # commits not yet in the file
-                    shutil.copyfile(directory / f"{DATABASE}-wal", work / "damaged.sqlite-wal")
-                try:
-                    old: Manifest | None = read_manifest(directory)
-                except IndexCorruptError:
-                    old = None
-                found = salvage(copy, old.dimension if old else None)
-                model = found.meta.get("model") or (old.model if old else "")
-                if not model:
-                    raise IndexCorruptError(
-                        f"neither {database} nor {MANIFEST} names the embedding model; restore "
-                        "the index directory from a backup"
-                    )
-                split = json.loads(found.meta.get("split") or "{}") or (old.split if old else {})
-                index_type = found.meta.get("index_type") or (old.index_type if old else FLAT)
-                encoder = encoder_for(model)
-                fresh = work / "new"
-                with cls.open(
-                    fresh, encoder, create=True, index_type=index_type, split=SplitConfig(**split)
-                ) as archive:
-                    reencoded = archive._insert_salvaged(found)
-                    generation = archive.generation
-                kept = _swap_in(directory, fresh, generation)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
-        return SalvageReport(len(found.articles), reencoded, _losses(found), kept)
-
-    def _insert_salvaged(self, found: Salvaged) -> int:
+    def add_salvaged(self, found: Salvaged) -> int:
         """Add salvaged articles, with their stored vectors where every passage survived, else
         split and encoded again; returns how many were encoded again."""
         dimension = self.manifest.dimension
@@ -393,7 +335,7 @@ class Archive(Searching):
 
     @contextmanager
     def _write_lock(self, timeout: float = 60.0, refresh: bool = True) -> Iterator[None]:
-        with _locked(self.directory, timeout):
+        with locked(self.directory, timeout):
             if refresh:
                 self.refresh()
                 # a writer killed after its commit left these behind: finish its work
@@ -614,7 +556,7 @@ class Archive(Searching):
 
 
 @contextmanager
-def _locked(directory: Path, timeout: float = 60.0) -> Iterator[None]:
+def locked(directory: Path, timeout: float = 60.0) -> Iterator[None]:
     """Hold the directory's writer lock (one writer at a time, across processes)."""
     with open(directory / LOCK, "a+") as handle:
         deadline = time.monotonic() + timeout
@@ -633,53 +575,6 @@ def _locked(directory: Path, timeout: float = 60.0) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _losses(found: Salvaged) -> list[str]:
-    """What a salvage could not save, one line each (passages lost are encoded again)."""
-    lost = []
-    saved = {article.id for article, _, _ in found.articles}
-    for article_id in sorted(set(found.known) - saved):
-        origin = found.known[article_id]
-        again = f"; add it again from {origin}" if origin else ""
-        lost.append(f"article {article_id} could not be read{again}")
-    if not found.known and found.unreadable.get("articles"):
-        lost.append(
-            f"up to {found.unreadable['articles']} articles could not be read; add them again "
-            "from their files or links"
-        )
-    for article_id in sorted(set(found.passages) - saved - set(found.known)):
-        lost.append(f"article {article_id} could not be read (some of its passages could)")
-    return lost
-
-
-def _swap_in(directory: Path, fresh: Path, generation: int) -> Path:
-    """Move a salvaged index from `fresh` into `directory`; returns where the damaged database
-    went. The new FAISS file gets a generation above every old one, so nothing is overwritten."""
-    database = directory / DATABASE
-    old_vectors = list(directory.glob("vectors.*.faiss*"))
-    numbers = [int(p.name.split(".")[1]) for p in old_vectors if p.name.split(".")[1].isdigit()]
-    target = max([generation, *(n + 1 for n in numbers)])
-    store = Store(fresh / DATABASE)
-    with store.transaction() as db:
-        Store.set_meta(db, "generation", str(target))
-    store.close()
-    manifest = read_manifest(fresh)
-    os.replace(fresh / vectors_file(generation), directory / vectors_file(target))
-    kept = directory / f"{DATABASE}.damaged-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-    try:
-        os.link(database, kept)
-    except OSError:
-        shutil.copyfile(database, kept)
-    # the old write-ahead log belongs to the damaged file: SQLite must not replay it on the new one
-    if (directory / f"{DATABASE}-wal").exists():
-        os.replace(directory / f"{DATABASE}-wal", directory / f"{kept.name}-wal")
-    (directory / f"{DATABASE}-shm").unlink(missing_ok=True)
-    os.replace(fresh / DATABASE, database)
-    write_manifest(directory, Manifest(**{**asdict(manifest), "generation": target}))
-    for path in old_vectors:
-        path.unlink(missing_ok=True)
-    return kept
 
 
 def _versions() -> dict[str, str]:

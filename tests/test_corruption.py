@@ -19,7 +19,7 @@ from corpus.types import Article
 from index import Archive
 from index.archive import DATABASE
 from index.errors import IndexCorruptError
-from index.store import database_problem, fit_header_to_file
+from index.recovery import database_problem, fit_header_to_file, salvage_index
 from tests.fakes import HashEncoder
 
 WORDS = "harbour minister sanctions oil tariff glass furnace ferry council bridge envoy bank"
@@ -223,8 +223,10 @@ def test_a_damaged_database_is_named_and_what_is_readable_is_saved(
         assert len(named) == lost
         for article in ARTICLES:
             if article.id not in saved:
-                assert f"lost: article {article.id} could not be read; add it again from " \
+                assert (
+                    f"lost: article {article.id} could not be read; add it again from "
                     f"{article.origin}" in out
+                )
     elif lost:
         assert int(out.split("lost: up to ")[1].split()[0]) >= lost
     kept = list(index_dir.glob(f"{DATABASE}.damaged-*"))
@@ -242,7 +244,7 @@ def test_salvage_keeps_readable_vectors_and_encodes_the_lost_ones(index_dir: Pat
         passages = dict(archive.store.query("SELECT id, embedding FROM passages"))
     garble_pages(index_dir / DATABASE, 0.3, 7)
     encoder = HashEncoder()
-    report = Archive.salvage(index_dir, lambda model: encoder)
+    report = salvage_index(index_dir, lambda model: encoder)
     assert 0 < report.reencoded < report.articles
     assert sum(encoder.calls) > 0
     with Archive.open(index_dir, HashEncoder()) as archive:

@@ -1,0 +1,283 @@
+"""Recovering a damaged index: read what SQLite still can, rebuild a fresh database from it.
+
+`salvage_index` copies the damaged database aside, reads it table by table (row by row where a
+whole scan fails), adds every readable article to a new index (reusing stored vectors where all of
+an article's passages survived, encoding again otherwise), swaps the new files in, and keeps the
+damaged database beside them. `newsqa index rebuild` runs it when the database is damaged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from corpus.split import SplitConfig
+from corpus.types import Article, Passage
+from index.archive import DATABASE, Archive, locked, vectors_file
+from index.encoder import Encoder
+from index.errors import IndexCorruptError
+from index.manifest import MANIFEST, Manifest, read_manifest, write_manifest
+from index.store import Store
+from index.vectors import FLAT
+
+
+@dataclass
+class SalvageReport:
+    """What `salvage_index` saved from a damaged database, and what it could not."""
+
+    articles: int  # saved
+    reencoded: int  # of those, encoded again: their passages or vectors could not be read
+    lost: list[str]  # what could not be saved, one line each
+    kept: Path  # the damaged database, moved aside
+
+
+def salvage_index(directory: Path, encoder_for: Callable[[str], Encoder]) -> SalvageReport:
+    """Save what SQLite can still read of a damaged database into a fresh one, in place.
+
+    Articles whose passages and vectors are all readable keep them; the others are split and
+    encoded again (`encoder_for(model)` gives the encoder). The damaged file is kept beside
+    the new one as `newsqa.sqlite.damaged-<time>`. Readers should be stopped first.
+    """
+    directory = Path(directory)
+    database = directory / DATABASE
+    if not database.exists():
+        raise IndexCorruptError(
+            f"database {database} is missing; restore the index directory from a backup"
+        )
+    work = directory / ".salvage"
+    with locked(directory):
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        try:
+            copy = work / "damaged.sqlite"
+            shutil.copyfile(database, copy)
+            if (directory / f"{DATABASE}-wal").exists():  # commits not yet in the file
+                shutil.copyfile(directory / f"{DATABASE}-wal", work / "damaged.sqlite-wal")
+            try:
+                old: Manifest | None = read_manifest(directory)
+            except IndexCorruptError:
+                old = None
+            found = salvage(copy, old.dimension if old else None)
+            model = found.meta.get("model") or (old.model if old else "")
+            if not model:
+                raise IndexCorruptError(
+                    f"neither {database} nor {MANIFEST} names the embedding model; restore "
+                    "the index directory from a backup"
+                )
+            split = json.loads(found.meta.get("split") or "{}") or (old.split if old else {})
+            index_type = found.meta.get("index_type") or (old.index_type if old else FLAT)
+            encoder = encoder_for(model)
+            fresh = work / "new"
+            with Archive.open(
+                fresh, encoder, create=True, index_type=index_type, split=SplitConfig(**split)
+            ) as archive:
+                reencoded = archive.add_salvaged(found)
+                generation = archive.generation
+            kept = _swap_in(directory, fresh, generation)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return SalvageReport(len(found.articles), reencoded, _losses(found), kept)
+
+
+@dataclass
+class Salvaged:
+    """What could still be read from a damaged database, table by table."""
+
+    meta: dict[str, str]
+    articles: list[tuple[Article, str, str]]  # (article, content hash, added)
+    passages: dict[str, list[tuple[Passage, bytes, bytes | None]]]  # by article: embeddings too
+    unreadable: dict[str, int]  # table -> rows (at most) that could not be read
+    known: dict[str, str | None]  # every article id the indexes still list, with its origin
+
+
+def _readable_rows(
+    db: sqlite3.Connection, table: str, columns: str, give_up_after: int = 10_000
+) -> tuple[list[tuple[Any, ...]], int]:
+    """The rows of `table` SQLite can still read, and how many row ids failed (an upper bound:
+    ids in a damaged page may have been gaps). A whole scan first; if it fails, row by row."""
+    sql = f"SELECT rowid, {columns} FROM {table}"
+    try:
+        return db.execute(f"{sql} ORDER BY rowid").fetchall(), 0
+    except sqlite3.DatabaseError:
+        pass
+    try:
+        top: int | None = int(db.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0] or 0)
+    except sqlite3.DatabaseError:
+        top = None  # probe until a long run of ids holds nothing
+    rows: list[tuple[Any, ...]] = []
+    failed = misses = rowid = 0
+    while (rowid < top) if top is not None else (misses < give_up_after):
+        rowid += 1
+        try:
+            row = db.execute(f"{sql} WHERE rowid = ?", (rowid,)).fetchone()
+        except sqlite3.DatabaseError:
+            failed += 1
+            misses += 1
+            continue
+        if row is None:
+            misses += 1
+        else:
+            rows.append(row)
+            misses = 0
+    if top is None:
+        failed = max(0, failed - misses)  # trailing failures were past the end
+    return rows, failed
+
+
+def fit_header_to_file(path: Path) -> None:
+    """Make a truncated database's header claim only the pages the file still has: SQLite
+    refuses every lookup in a file shorter than its header says, even in the pages still there."""
+    with path.open("r+b") as f:
+        header = f.read(100)
+        if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+            return
+        page_size = int.from_bytes(header[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        if page_size < 512:
+            return
+        pages = path.stat().st_size // page_size
+        if int.from_bytes(header[28:32], "big") > pages:
+            f.truncate(pages * page_size)
+            f.seek(28)
+            f.write(pages.to_bytes(4, "big"))
+
+
+def salvage(path: Path, dimension_hint: int | None = None) -> Salvaged:
+    """Read what is readable of a damaged index database (a copy: its header may be rewritten),
+    skipping what SQLite cannot read."""
+    fit_header_to_file(path)
+    try:
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA query_only = ON")
+        db.execute("SELECT count(*) FROM sqlite_schema").fetchone()
+    except sqlite3.Error as e:
+        raise IndexCorruptError(
+            f"database {path} cannot be read at all ({e}); restore the index directory from a "
+            "backup"
+        ) from e
+    unreadable: dict[str, int] = {}
+    try:
+        try:
+            meta_rows, unreadable["meta"] = _readable_rows(db, "meta", "key, value")
+        except sqlite3.DatabaseError:
+            meta_rows = []
+        meta = {str(k): str(v) for _, k, v in meta_rows if isinstance(k, str)}
+        dimension = int(meta.get("dimension") or dimension_hint or 0)
+        try:
+            rows, unreadable["articles"] = _readable_rows(
+                db,
+                "articles",
+                "id, title, text, url, source, published, origin, content_hash, added",
+            )
+        except sqlite3.DatabaseError as e:
+            raise IndexCorruptError(f"database {path}: no article can be read ({e})") from e
+        articles = [
+            (Article(r[1], r[2], r[3], r[4], r[5], r[6], r[7]), str(r[8] or ""), str(r[9] or ""))
+            for r in rows
+            if all(isinstance(x, str) for x in (r[1], r[2], r[3], r[7]))
+        ]
+        known: dict[str, str | None] = {}
+        with contextlib.suppress(sqlite3.DatabaseError):  # the indexes may outlive the table
+            ids = db.execute(
+                "SELECT rowid, id FROM articles INDEXED BY sqlite_autoindex_articles_1"
+            ).fetchall()
+            origins: dict[int, str] = {}
+            with contextlib.suppress(sqlite3.DatabaseError):
+                origins = dict(
+                    db.execute("SELECT rowid, origin FROM articles INDEXED BY articles_origin")
+                )
+            known = {str(i): origins.get(r) for r, i in ids}
+        passages: dict[str, list[tuple[Passage, bytes, bytes | None]]] = {}
+        try:
+            rows, unreadable["passages"] = _readable_rows(
+                db, "passages", "article_id, ordinal, start, text, sentences, embedding, "
+                "sentence_vectors",
+            )  # fmt: skip
+        except sqlite3.DatabaseError:
+            rows = []
+        for r in rows:
+            try:
+                spans = tuple((int(a), int(b)) for a, b in json.loads(r[5]))
+                passage = Passage(str(r[1]), int(r[2]), str(r[4]), int(r[3]), spans, id=int(r[0]))
+            except (TypeError, ValueError):
+                continue
+            if isinstance(r[6], bytes) and len(r[6]) == 4 * dimension:
+                passages.setdefault(passage.article_id, []).append((passage, r[6], r[7]))
+    finally:
+        db.close()
+    if not articles and (known or unreadable.get("articles")):
+        raise IndexCorruptError(
+            f"database {path}: no article can be read; restore the index directory from a backup"
+        )
+    return Salvaged(meta, articles, passages, {k: v for k, v in unreadable.items() if v}, known)
+
+
+def database_problem(path: Path) -> str | None:
+    """What SQLite finds wrong with an index database, or None when its own checks pass."""
+    try:
+        store = Store(path)
+    except IndexCorruptError as e:
+        return str(e)
+    try:
+        rows = store.query("PRAGMA integrity_check")
+    except IndexCorruptError as e:
+        return str(e)
+    finally:
+        store.close()
+    problems = [str(r[0]) for r in rows if r[0] != "ok"]
+    return "; ".join(problems[:3]) if problems else None
+
+
+def _losses(found: Salvaged) -> list[str]:
+    """What a salvage could not save, one line each (passages lost are encoded again)."""
+    lost = []
+    saved = {article.id for article, _, _ in found.articles}
+    for article_id in sorted(set(found.known) - saved):
+        origin = found.known[article_id]
+        again = f"; add it again from {origin}" if origin else ""
+        lost.append(f"article {article_id} could not be read{again}")
+    if not found.known and found.unreadable.get("articles"):
+        lost.append(
+            f"up to {found.unreadable['articles']} articles could not be read; add them again "
+            "from their files or links"
+        )
+    for article_id in sorted(set(found.passages) - saved - set(found.known)):
+        lost.append(f"article {article_id} could not be read (some of its passages could)")
+    return lost
+
+
+def _swap_in(directory: Path, fresh: Path, generation: int) -> Path:
+    """Move a salvaged index from `fresh` into `directory`; returns where the damaged database
+    went. The new FAISS file gets a generation above every old one, so nothing is overwritten."""
+    database = directory / DATABASE
+    old_vectors = list(directory.glob("vectors.*.faiss*"))
+    numbers = [int(p.name.split(".")[1]) for p in old_vectors if p.name.split(".")[1].isdigit()]
+    target = max([generation, *(n + 1 for n in numbers)])
+    store = Store(fresh / DATABASE)
+    with store.transaction() as db:
+        Store.set_meta(db, "generation", str(target))
+    store.close()
+    manifest = read_manifest(fresh)
+    os.replace(fresh / vectors_file(generation), directory / vectors_file(target))
+    kept = directory / f"{DATABASE}.damaged-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    try:
+        os.link(database, kept)
+    except OSError:
+        shutil.copyfile(database, kept)
+    # the old write-ahead log belongs to the damaged file: SQLite must not replay it on the new one
+    if (directory / f"{DATABASE}-wal").exists():
+        os.replace(directory / f"{DATABASE}-wal", directory / f"{kept.name}-wal")
+    (directory / f"{DATABASE}-shm").unlink(missing_ok=True)
+    os.replace(fresh / DATABASE, database)
+    write_manifest(directory, Manifest(**{**asdict(manifest), "generation": target}))
+    for path in old_vectors:
+        path.unlink(missing_ok=True)
+    return kept
