@@ -29,6 +29,7 @@ from common import row, summary, today  # noqa: E402
 
 from bot.answer import Answerer  # noqa: E402
 from corpus.bundled import bundled_articles  # noqa: E402
+from corpus.split import split_passages  # noqa: E402
 from corpus.types import Article  # noqa: E402
 from index import Archive  # noqa: E402
 from index.encoder import DEFAULT_MODEL, SentenceTransformerEncoder  # noqa: E402
@@ -65,15 +66,14 @@ def synthetic_articles(n_passages: int) -> list[Article]:
             " ".join(rng.choice(words, size=rng.integers(8, 25))).capitalize() + "."
             for _ in range(5)
         ]
-        articles.append(
-            Article(
-                id=f"s{len(articles)}",
-                title="Synthetic",
-                text=" ".join(sentences),
-                origin=f"bench:{len(articles)}",
-            )
+        article = Article(
+            id=f"s{len(articles)}",
+            title="Synthetic",
+            text=" ".join(sentences),
+            origin=f"bench:{len(articles)}",
         )
-        n += 2  # five sentences of 8-25 words split into two overlapping passages
+        articles.append(article)
+        n += len(split_passages(article.id, article.text))  # as the default split cuts it
     return articles
 
 
