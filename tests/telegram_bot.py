@@ -6,12 +6,15 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from tests.telegram_fake import FakeBotAPI, SentMessage
 
 NEWSQA = Path(sys.executable).parent / "newsqa"
+B = TypeVar("B", bound="BotProcess")
 
 
 @dataclass
@@ -45,9 +48,16 @@ class BotProcess:
 
 
 def start_bot(
-    api: FakeBotAPI, index: Path, logs: Path, token: str, **env: str
-) -> BotProcess:
-    """Run `newsqa telegram` on `index`, talking to `api`; TELEGRAM_*/NEWSQA_* come from `env`."""
+    api: FakeBotAPI,
+    index: Path,
+    logs: Path,
+    token: str,
+    args: Sequence[str] = (),
+    cls: type[B] = BotProcess,  # type: ignore[assignment]
+    **env: str,
+) -> B:
+    """Run `newsqa telegram ARGS` on `index`, talking to `api`; TELEGRAM_*/NEWSQA_* come from
+    `env`. `cls` may be a subclass of BotProcess with more helpers."""
     logs.mkdir(parents=True, exist_ok=True)
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "NEWSQA_"))},
@@ -60,6 +70,6 @@ def start_bot(
     }
     stdout, stderr = logs / "stdout.txt", logs / "stderr.txt"
     with stdout.open("wb") as out, stderr.open("wb") as err:
-        command = [str(NEWSQA), "telegram"]
+        command = [str(NEWSQA), "telegram", *args]
         process = subprocess.Popen(command, env=environment, stdout=out, stderr=err)
-    return BotProcess(api, process, stdout, stderr)
+    return cls(api, process, stdout, stderr)

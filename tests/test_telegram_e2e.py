@@ -6,7 +6,6 @@ own users and chats, and the last one stops the bot with SIGTERM.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -18,11 +17,11 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.telegram_bot import BotProcess, start_bot
 from tests.telegram_fake import BOT_USERNAME, Chat, FakeBotAPI, SentMessage, User, parse_html
 
 pytestmark = pytest.mark.model
@@ -36,15 +35,8 @@ LAVROV = "What did Lavrov say about sanctions?"
 BEIJING = "Why does Beijing fear tougher action against North Korea?"  # several answers: "More"
 
 
-@dataclass
-class Bot:
-    api: FakeBotAPI
-    process: subprocess.Popen[bytes]
-    stdout: Path
-    stderr: Path
-
-    def output(self) -> str:
-        return self.stdout.read_text(errors="replace") + self.stderr.read_text(errors="replace")
+class Bot(BotProcess):
+    """The bot process, with helpers to play users against it."""
 
     def say(self, chat: Chat | User, user: User, text: str, **kw: int) -> int:
         """A user writes; returns the position in api.sent to wait from."""
@@ -69,24 +61,19 @@ class Bot:
 
 
 def _start(api: FakeBotAPI, index: Path, logs: Path, *args: str) -> Bot:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "NEWSQA_"))},
-        "NEWSQA_INDEX_DIR": str(index),
-        "NEWSQA_CONFIG": str(logs / "no-config.toml"),
-        "HF_HUB_OFFLINE": "1",
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": api.base_url,
-        "TELEGRAM_ALLOWED_USERS": f"{ALICE},{CAROL},{RITA}, {DAVE}",
-        "TELEGRAM_ALLOWED_CHATS": str(NEWSROOM),
-        "TELEGRAM_ADMINS": str(BOB),
-        "TELEGRAM_RATE_LIMIT": "4",
-        "TELEGRAM_RATE_WINDOW": "3600",
-    }
-    stdout, stderr = logs / "stdout.txt", logs / "stderr.txt"
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        command = [str(NEWSQA), "telegram", *args]
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=err)
-    return Bot(api, process, stdout, stderr)
+    return start_bot(
+        api,
+        index,
+        logs,
+        TOKEN,
+        args,
+        Bot,
+        TELEGRAM_ALLOWED_USERS=f"{ALICE},{CAROL},{RITA}, {DAVE}",
+        TELEGRAM_ALLOWED_CHATS=str(NEWSROOM),
+        TELEGRAM_ADMINS=str(BOB),
+        TELEGRAM_RATE_LIMIT="4",
+        TELEGRAM_RATE_WINDOW="3600",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -373,7 +360,6 @@ def _post(url: str, update: dict[str, object], secret: str) -> int:
         return int(error.code)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tornado") is None, reason="needs PTB[webhooks]")
 def test_webhook_mode_registers_and_answers_updates(bundled_index: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     shutil.copytree(bundled_index, index)
