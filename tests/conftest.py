@@ -56,9 +56,7 @@ def torch_encoder() -> SentenceTransformerEncoder:
 
 
 @pytest.fixture(scope="session")
-def bundled_index(
-    tmp_path_factory: pytest.TempPathFactory, real_encoder: OnnxEncoder
-) -> Path:
+def bundled_index(tmp_path_factory: pytest.TempPathFactory, real_encoder: OnnxEncoder) -> Path:
     """An index of the bundled articles built with the real model (read-only for tests)."""
     directory = tmp_path_factory.mktemp("bundled") / "index"
     with Archive.open(directory, real_encoder, create=True) as a:
@@ -70,3 +68,18 @@ def make_article(id: str, text: str, title: str = "", **kw: str) -> Article:
     return Article(
         id=id, title=title or f"Title {id}", text=text, origin=kw.pop("origin", f"test:{id}"), **kw
     )
+
+
+@pytest.fixture
+def fake_cli_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The CLI's index in tmp_path (no config file), and its encoder replaced by the fake."""
+    directory = tmp_path / "index"
+    monkeypatch.setenv("NEWSQA_INDEX_DIR", str(directory))
+    monkeypatch.setenv("NEWSQA_CONFIG", str(tmp_path / "no-config.toml"))
+
+    def fake(settings: object, model: str | None = None, progress: bool = False) -> HashEncoder:
+        return HashEncoder()
+
+    monkeypatch.setattr("bot.services.make_encoder", fake)
+    monkeypatch.setattr("bot.commands.make_encoder", fake)
+    return directory

@@ -49,16 +49,8 @@ ARTICLES = [make(n) for n in range(80)]
 
 
 @pytest.fixture
-def index_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "index"
-    monkeypatch.setenv("NEWSQA_INDEX_DIR", str(directory))
-    monkeypatch.setenv("NEWSQA_CONFIG", str(tmp_path / "no-config.toml"))
-
-    def fake(settings: object, model: str | None = None, progress: bool = False) -> HashEncoder:
-        return HashEncoder()
-
-    monkeypatch.setattr("bot.services.make_encoder", fake)
-    monkeypatch.setattr("bot.commands.make_encoder", fake)
+def index_dir(fake_cli_index: Path) -> Path:
+    directory = fake_cli_index
     with Archive.open(directory, HashEncoder(), create=True) as archive:
         archive.add(ARTICLES[:40])
         archive.add(ARTICLES[40:])

@@ -12,20 +12,11 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.fakes import HashEncoder
 
 
 @pytest.fixture
-def index_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = tmp_path / "index"
-    monkeypatch.setenv("NEWSQA_INDEX_DIR", str(directory))
-    monkeypatch.setenv("NEWSQA_CONFIG", str(tmp_path / "no-config.toml"))
-
-    def fake(settings: object, model: str | None = None, progress: bool = False) -> HashEncoder:
-        return HashEncoder()
-
-    monkeypatch.setattr("bot.services.make_encoder", fake)
-    return directory
+def index_dir(fake_cli_index: Path) -> Path:
+    return fake_cli_index
 
 
 def ingest(capsys: pytest.CaptureFixture[str], *paths: Path) -> tuple[int, dict[str, object]]:
