@@ -53,7 +53,14 @@ if TYPE_CHECKING:
 
 DATABASE = "newsqa.sqlite"
 LOCK = ".write.lock"
-WRITE_BATCH_ARTICLES = 2000
+WRITE_BATCH_ARTICLES = 2000  # salvage re-inserts this many articles per commit
+# An ingest commits after this much article text: at least MIN (about 2,000 articles), a quarter of
+# the index's own size as it grows (every commit rewrites the vector file, so a bulk load of N
+# passages writes the file a bounded number of times, not N / 2,000 times), at most MAX (memory:
+# about 100,000 passages' vectors pending).
+MIN_BATCH_CHARS = 2_000_000
+MAX_BATCH_CHARS = 60_000_000
+PASSAGE_CHARS = 600  # a typical passage, to size the index in characters
 
 
 def vectors_file(generation: int) -> str:
@@ -348,6 +355,7 @@ class Archive(Searching):
         """Add new articles, replace changed ones, skip unchanged ones; never re-encode the rest."""
         report = IngestReport()
         batch: list[Article] = []
+        size = 0
         seen: set[str] = set()
         for article in articles:
             if article.id in seen:
@@ -355,12 +363,18 @@ class Archive(Searching):
                 continue
             seen.add(article.id)
             batch.append(article)
-            if len(batch) >= WRITE_BATCH_ARTICLES:
+            size += len(article.text)
+            if size >= self._batch_chars():
                 report.merge(self._add_batch(batch))
-                batch = []
+                batch, size = [], 0
         if batch:
             report.merge(self._add_batch(batch))
         return report
+
+    def _batch_chars(self) -> int:
+        """How much article text one commit takes: grows with the index, within bounds."""
+        grown = self.passage_count * PASSAGE_CHARS // 4
+        return min(MAX_BATCH_CHARS, max(MIN_BATCH_CHARS, grown))
 
     def _add_batch(self, articles: list[Article]) -> IngestReport:
         report = IngestReport()

@@ -399,3 +399,20 @@ def test_passage_round_trip_keeps_offsets(archive: Archive) -> None:
         assert all(p.text[s:e].strip() == p.text[s:e] for s, e in p.sentences)
     stored = archive.store.get_article(a.id)
     assert stored is not None and dataclasses.replace(stored) == a
+
+
+def test_bulk_ingest_commits_grow_with_the_index(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each commit rewrites the vector file, so batches grow with the index: a bulk load makes
+    a few commits, not one per fixed-size batch (which would be 20 here), nor one huge one."""
+    monkeypatch.setattr("index.archive.MIN_BATCH_CHARS", 1_000)
+    monkeypatch.setattr("index.archive.PASSAGE_CHARS", 400)
+    texts = [f"Report number {n} on the harbour and its {n} boats." for n in range(400)]
+    articles = [make_article(f"b{n:03d}", text) for n, text in enumerate(texts)]
+    assert sum(len(t) for t in texts) // 1_000 >= 20
+    before = archive.generation
+    report = archive.add(articles)
+    commits = archive.generation - before
+    assert len(report.added) == 400 and archive.passage_count == 400
+    assert 3 <= commits <= 10, commits
