@@ -273,17 +273,7 @@ class Archive(Searching):
                 if len(sentences) == len(stored):  # else encoded when an answer needs them
                     change.sentence_vectors[article.id] = sentences
             if again:
-                change.sentence_vectors.update(
-                    encode_sentences(self.encoder, [(a.id, ps) for a, _, ps in again])
-                )
-                vectors = self.encoder.encode_documents(
-                    [embedding_text(a.title, p.text) for a, _, ps in again for p in ps]
-                )
-                offset = 0
-                for article, digest, passages in again:
-                    end = offset + len(passages)
-                    change.inserts.append((article, digest, passages, vectors[offset:end]))
-                    offset = end
+                self._encode_into(change, again)
                 reencoded += len(again)
             if change.inserts:
                 with self._write_lock():
@@ -402,21 +392,28 @@ class Archive(Searching):
                     change.keep_added[article.id] = min(first_added)
                 passages = split_passages(article.id, article.text, self.split_config)
                 pending.append((article, digest, passages))
-            change.sentence_vectors = encode_sentences(
-                self.encoder, [(a.id, passages) for a, _, passages in pending]
-            )
-            vectors = self.encoder.encode_documents(
-                [embedding_text(a.title, p.text) for a, _, passages in pending for p in passages]
-            )
-            offset = 0
-            for article, digest, passages in pending:
-                end = offset + len(passages)
-                change.inserts.append((article, digest, passages, vectors[offset:end]))
-                offset = end
-            report.passages = offset
+            report.passages = self._encode_into(change, pending)
             if change.inserts or change.deletes:
                 self._commit(change)
         return report
+
+    def _encode_into(
+        self, change: _Change, pending: Sequence[tuple[Article, str, list[Passage]]]
+    ) -> int:
+        """Encode the passages (with their article's title) and the sentences of `pending`, and
+        add them to `change` as inserts; returns how many passages were encoded."""
+        change.sentence_vectors.update(
+            encode_sentences(self.encoder, [(a.id, passages) for a, _, passages in pending])
+        )
+        vectors = self.encoder.encode_documents(
+            [embedding_text(a.title, p.text) for a, _, passages in pending for p in passages]
+        )
+        offset = 0
+        for article, digest, passages in pending:
+            end = offset + len(passages)
+            change.inserts.append((article, digest, passages, vectors[offset:end]))
+            offset = end
+        return offset
 
     def remove(self, article_ids: Sequence[str]) -> list[ArticleInfo]:
         """Delete articles by id (or unique id prefix); returns what was removed."""
