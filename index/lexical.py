@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from index.fts import query_terms
 from index.store import Store
@@ -35,8 +36,14 @@ def coverage(text: str, weights: TermWeights) -> float:
     """The IDF-weighted share of the question's terms that appear in `text` (0 to 1)."""
     if not weights:
         return 0.0
-    words = {stem(w) for w in _WORD.findall(text)}
+    words = stems(text)
     return sum(w for t, w in weights.items() if t in words) / sum(weights.values())
+
+
+@lru_cache(maxsize=50_000)  # the sentences of the top passages recur from question to question
+def stems(text: str) -> frozenset[str]:
+    """The stemmed words of a text."""
+    return frozenset(stem(w) for w in _WORD.findall(text))
 
 
 def best_coverage(texts: Iterable[str], weights: TermWeights) -> float:
