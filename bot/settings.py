@@ -43,7 +43,7 @@ class Settings:
         metadata={"env": "NEWSQA_MODEL", "help": "sentence-transformers model name or path"},
     )
     batch_size: int = field(
-        default=64, metadata={"env": "NEWSQA_BATCH_SIZE", "help": "texts per encoding batch"}
+        default=16, metadata={"env": "NEWSQA_BATCH_SIZE", "help": "texts per encoding batch"}
     )
     k: int = field(default=5, metadata={"env": "NEWSQA_K", "help": "results per question"})
     max_per_article: int = field(
