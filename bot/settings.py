@@ -78,14 +78,15 @@ class Settings:
         default="auto",
         metadata={
             "env": "NEWSQA_INDEX_TYPE",
-            "help": "FAISS index for new indexes: auto (flat, then hnsw past 50k), flat or hnsw",
+            "help": "FAISS index for new indexes: auto (flat, then ivf past 50k), flat or ivf",
         },
     )
     encoder_backend: str = field(
-        default="onnx",
+        default="onnx-int8",
         metadata={
             "env": "NEWSQA_ENCODER_BACKEND",
-            "help": "what runs the model: onnx, onnx-int8 (faster ingest) or torch",
+            "help": "what runs the model: onnx-int8 (quantized, fastest), onnx (float32, the "
+            "same vectors as sentence-transformers) or torch",
         },
     )
     max_file_mb: float = field(

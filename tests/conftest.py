@@ -10,6 +10,7 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # no model hub here: the default model ships as a package
 
+from bot.settings import Settings  # noqa: E402
 from corpus.bundled import bundled_articles  # noqa: E402
 from corpus.types import Article  # noqa: E402
 from index import Archive  # noqa: E402
@@ -40,7 +41,17 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def real_encoder(onnx_cache: Path) -> OnnxEncoder:
-    """The packaged all-MiniLM-L6-v2 on the default (ONNX) backend, loaded once per session."""
+    """The packaged all-MiniLM-L6-v2 on the default backend (ONNX, int8), loaded once per session:
+    what users get, so the answer-quality tests measure the shipped vectors."""
+    encoder = OnnxEncoder(cache_dir=onnx_cache, quantize=True)
+    encoder.load()
+    assert encoder.backend == Settings().encoder_backend == "onnx-int8"
+    return encoder
+
+
+@pytest.fixture(scope="session")
+def fp32_encoder(onnx_cache: Path) -> OnnxEncoder:
+    """The same model on the float32 ONNX backend (`NEWSQA_ENCODER_BACKEND=onnx`)."""
     encoder = OnnxEncoder(cache_dir=onnx_cache)
     encoder.load()
     assert encoder.backend == "onnx"

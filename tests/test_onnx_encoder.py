@@ -47,10 +47,7 @@ def test_unsupported_model_falls_back_to_torch_with_one_log_line(
     assert not (tmp_path / "cache").exists()
 
 
-@pytest.mark.model
-def test_same_vectors_as_sentence_transformers(
-    real_encoder: OnnxEncoder, torch_encoder: SentenceTransformerEncoder
-) -> None:
+def _bundled_texts() -> list[str]:
     passages = [p.text for a in bundled_articles() for p in split_passages(a.id, a.text)]
     sentences = [
         p.text[s:e]
@@ -58,25 +55,54 @@ def test_same_vectors_as_sentence_transformers(
         for p in split_passages(a.id, a.text)
         for s, e in p.sentences
     ]
-    texts = SENTENCES + passages + sentences
-    onnx, reference = real_encoder.encode_documents(texts), torch_encoder.encode_documents(texts)
+    return SENTENCES + passages + sentences
+
+
+@pytest.mark.model
+def test_float32_gives_the_same_vectors_as_sentence_transformers(
+    fp32_encoder: OnnxEncoder, torch_encoder: SentenceTransformerEncoder
+) -> None:
+    texts = _bundled_texts()
+    onnx, reference = fp32_encoder.encode_documents(texts), torch_encoder.encode_documents(texts)
     assert onnx.shape == reference.shape == (len(texts), 384)
     assert onnx.dtype == np.float32
     cosines = (onnx * reference).sum(axis=1)
     assert cosines.min() >= 0.9999
     assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
     # batching and length bucketing change nothing: one at a time gives the same vectors
-    one_by_one = np.vstack([real_encoder.encode_queries([t]) for t in SENTENCES])
+    one_by_one = np.vstack([fp32_encoder.encode_queries([t]) for t in SENTENCES])
     assert np.allclose(one_by_one, onnx[: len(SENTENCES)], atol=1e-5)
+    assert fp32_encoder.encode_documents([]).shape == (0, 384)
+
+
+@pytest.mark.model
+def test_int8_stays_close_to_sentence_transformers_and_ranks_alike(
+    real_encoder: OnnxEncoder, torch_encoder: SentenceTransformerEncoder
+) -> None:
+    """The quantized default moves each vector a little (per-channel int8 weights); what matters
+    is that similarities, and so rankings, barely change."""
+    texts = _bundled_texts()
+    int8, reference = real_encoder.encode_documents(texts), torch_encoder.encode_documents(texts)
+    assert int8.shape == reference.shape and int8.dtype == np.float32
+    assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-5)
+    cosines = (int8 * reference).sum(axis=1)
+    assert cosines.min() >= 0.97 and np.median(cosines) >= 0.99
+    # every sentence against every question-like text: similarities within a few hundredths
+    queries = SENTENCES[:2] + SENTENCES[3:5]
+    diff = int8[: len(queries)] @ int8.T - reference[: len(queries)] @ reference.T
+    assert np.abs(diff).max() < 0.06 and np.abs(diff).mean() < 0.015
+    one_by_one = np.vstack([real_encoder.encode_queries([t]) for t in SENTENCES])
+    assert np.allclose(one_by_one, int8[: len(SENTENCES)], atol=1e-5)
     assert real_encoder.encode_documents([]).shape == (0, 384)
 
 
 @pytest.mark.model
 def test_export_is_cached_and_atomic(real_encoder: OnnxEncoder, onnx_cache: Path) -> None:
-    files = sorted(p.relative_to(onnx_cache) for p in onnx_cache.rglob("*") if p.is_file())
-    assert [f.name for f in files] == ["model.onnx"]  # no temporary file left behind
+    files = sorted(p for p in onnx_cache.rglob("*") if p.is_file())
+    assert {f.name for f in files} == {"model.onnx"}  # no temporary file left behind
+    mtimes = {f: f.stat().st_mtime_ns for f in files}
     path = real_encoder.onnx_path()
-    assert path.stat().st_mtime_ns == (onnx_cache / files[0]).stat().st_mtime_ns  # not re-exported
+    assert path in mtimes and path.stat().st_mtime_ns == mtimes[path]  # not exported again
 
 
 @pytest.mark.model
@@ -88,7 +114,7 @@ def test_ask_on_onnx_imports_neither_torch_nor_sentence_transformers(
         "from index import Archive\n"
         "from index.onnx_encoder import OnnxEncoder\n"
         "from bot.answer import Answerer\n"
-        f"encoder = OnnxEncoder(cache_dir={str(onnx_cache)!r})\n"
+        f"encoder = OnnxEncoder(cache_dir={str(onnx_cache)!r}, quantize=True)\n"
         f"with Archive.open({str(bundled_index)!r}, encoder) as archive:\n"
         "    answer = Answerer(archive).answer('What did Lavrov say about sanctions?')\n"
         "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'transformers')"
@@ -105,4 +131,4 @@ def test_ask_on_onnx_imports_neither_torch_nor_sentence_transformers(
     )
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result == {"heavy": [], "abstained": False, "backend": "onnx"}
+    assert result == {"heavy": [], "abstained": False, "backend": "onnx-int8"}
