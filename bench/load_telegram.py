@@ -160,17 +160,23 @@ def main() -> int:
         print(json.dumps(result, indent=2))
         return 0
     base, load = result["baseline"], result["load"]
-    print(f"baseline: 1 user, {base['questions']} questions one at a time: "
-          f"p50 {base['p50_ms']:.0f} ms, p95 {base['p95_ms']:.0f} ms, "
-          f"{base['throughput_qps']:.1f} questions/s")
-    print(f"load: {load['users']} users x {args.questions} questions = {load['questions']}: "
-          f"{load['answered']} answered in {load['seconds']:.1f} s, "
-          f"{load['throughput_qps']:.1f} questions/s, p50 {load['p50_ms']:.0f} ms, "
-          f"p95 {load['p95_ms']:.0f} ms")
+    print(
+        f"baseline: 1 user, {base['questions']} questions one at a time: "
+        f"p50 {base['p50_ms']:.0f} ms, p95 {base['p95_ms']:.0f} ms, "
+        f"{base['throughput_qps']:.1f} questions/s"
+    )
+    print(
+        f"load: {load['users']} users x {args.questions} questions = {load['questions']}: "
+        f"{load['answered']} answered in {load['seconds']:.1f} s, "
+        f"{load['throughput_qps']:.1f} questions/s, p50 {load['p50_ms']:.0f} ms, "
+        f"p95 {load['p95_ms']:.0f} ms"
+    )
     print(f"ratio p50 load/baseline: {result['ratio_p50']:.1f}")
-    print(f"answers per user: {load['answers_per_user']} (expected [{args.questions}]); "
-          f"updates lost or answered twice: {result['delivery_problems'] or 'none'}; "
-          f"token in the bot's output: {result['token_in_output']}")
+    print(
+        f"answers per user: {load['answers_per_user']} (expected [{args.questions}]); "
+        f"updates lost or answered twice: {result['delivery_problems'] or 'none'}; "
+        f"token in the bot's output: {result['token_in_output']}"
+    )
     ok = (
         not load["failures"]
         and load["answers_per_user"] == [args.questions]
