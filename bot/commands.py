@@ -97,7 +97,7 @@ def ingest(args: argparse.Namespace) -> int:
 
 def stats(args: argparse.Namespace) -> int:
     with open_archive(args.settings, check_model=False) as archive:
-        info = archive.stats()
+        info = archive.stats() | {"encoder": args.settings.encoder_backend}
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
         return 0
@@ -106,6 +106,7 @@ def stats(args: argparse.Namespace) -> int:
         ("articles", info["articles"]),
         ("passages", info["passages"]),
         ("model", f"{info['model']} ({info['dimension']} dimensions)"),
+        ("encoder", args.settings.encoder_backend),
         ("index type", _index_type(info)),
         ("size", f"{int(info['size_bytes']) / 1e6:.1f} MB"),  # type: ignore[call-overload]
         ("created", info["created"]),

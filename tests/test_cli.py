@@ -96,7 +96,8 @@ def test_ingest_mixed_inputs_reports_each_failure(
 
 
 def test_remove_and_check(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    run(capsys, "stats")
+    code, out, _ = run(capsys, "stats")
+    assert code == 0 and "\nencoder     onnx-int8\n" in out  # the configured default
     code, out, _ = run(capsys, "list", "--json")
     first = json.loads(out.splitlines()[0])
     code, out, _ = run(capsys, "remove", first["id"][:6])
