@@ -28,12 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import row, summary, today  # noqa: E402
 
 from bot.answer import Answerer  # noqa: E402
+from bot.services import make_encoder  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from corpus.bundled import bundled_articles  # noqa: E402
 from corpus.split import split_passages  # noqa: E402
 from corpus.types import Article  # noqa: E402
 from index import Archive  # noqa: E402
 from index.encoder import DEFAULT_MODEL, SentenceTransformerEncoder  # noqa: E402
-from index.onnx_encoder import OnnxEncoder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,7 +87,8 @@ def main() -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
     lines = (ROOT / "tests/data/bundled_questions.jsonl").read_text("utf-8").splitlines()
     questions = [json.loads(line)["question"] for line in lines]
-    onnx = OnnxEncoder(cache_dir=Path(tempfile.mkdtemp()))
+    settings = Settings()
+    onnx = make_encoder(settings)  # the default backend, as `newsqa` runs it
     torch = SentenceTransformerEncoder()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp) / "index"
@@ -134,7 +136,7 @@ def main() -> None:
                     base.append(time.perf_counter() - t)
     same = sum(a.text == b.text for a, b in zip(answers, base_answers, strict=True))
     ours_s, base_s = summary(times), summary(base)
-    print(row("answer (onnx, stored sentences)", ours_s))
+    print(row(f"answer ({settings.encoder_backend}, stored sentences)", ours_s))
     print(row("baseline (torch, encode sentences)", base_s))
     print(
         f"speed-up (median) x{base_s['median_ms'] / ours_s['median_ms']:.1f}; "
