@@ -132,3 +132,18 @@ def test_ask_on_onnx_imports_neither_torch_nor_sentence_transformers(
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result == {"heavy": [], "abstained": False, "backend": "onnx-int8"}
+
+
+@pytest.mark.model
+def test_exported_graphs_are_fused(real_encoder: OnnxEncoder, fp32_encoder: OnnxEncoder) -> None:
+    """Ingest speed rests on onnxruntime's fused BERT operators; if an upgrade of transformers
+    changed the exported attention so that fusion found nothing, the vectors would stay right and
+    ingest would silently lose about a fifth of its speed."""
+    import onnx
+
+    def ops(encoder: OnnxEncoder) -> set[str]:
+        model = onnx.load(str(encoder.onnx_path()), load_external_data=False)
+        return {node.op_type for node in model.graph.node}
+
+    assert {"Attention", "SkipLayerNormalization", "EmbedLayerNormalization"} <= ops(fp32_encoder)
+    assert {"QAttention", "MatMulInteger"} <= ops(real_encoder)
