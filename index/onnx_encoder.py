@@ -162,18 +162,21 @@ def _fuse(path: Path, config: Any) -> None:
     graph, which session-level optimisation still speeds up."""
     if getattr(config, "model_type", None) != "bert":
         return
+    fused_path = path.with_suffix(".fused.tmp")
     try:
         import warnings
 
+        import onnx
         from onnxruntime.transformers.optimizer import optimize_model
 
+        graph = onnx.load(str(path))  # an unreadable file fails here, before the optimizer
         root = logging.getLogger()
         was_disabled, root.disabled = root.disabled, True
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 fused = optimize_model(
-                    str(path),
+                    graph,
                     model_type="bert",
                     num_heads=int(config.num_attention_heads),
                     hidden_size=int(config.hidden_size),
@@ -182,9 +185,12 @@ def _fuse(path: Path, config: Any) -> None:
                 )
         finally:
             root.disabled = was_disabled
-        fused.save_model_to_file(str(path))
+        fused.save_model_to_file(str(fused_path))
+        os.replace(fused_path, path)  # never a half-written graph in place of the plain one
     except Exception as e:  # the unfused graph is correct, only slower
         log.debug("newsqa: ONNX graph fusion skipped (%s)", e)
+    finally:
+        fused_path.unlink(missing_ok=True)
 
 
 class OnnxEncoder:

@@ -8,6 +8,7 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from corpus.bundled import bundled_articles
 from corpus.split import split_passages
 from index.encoder import SentenceTransformerEncoder
-from index.onnx_encoder import OnnxEncoder, model_digest
+from index.onnx_encoder import OnnxEncoder, _fuse, model_digest
 
 SENTENCES = [
     "What did Lavrov say about sanctions?",
@@ -34,6 +35,15 @@ def test_digest_changes_with_the_model_files(tmp_path: Path) -> None:
     assert model_digest(tmp_path, quantize=True) != first
     (tmp_path / "config.json").write_text('{"hidden_size": 8}')
     assert model_digest(tmp_path) != first
+
+
+def test_a_graph_that_cannot_be_fused_is_left_as_it_was(tmp_path: Path) -> None:
+    graph = tmp_path / "model.onnx.tmp"
+    graph.write_bytes(b"not a graph onnxruntime's optimizer can read")
+    config = SimpleNamespace(model_type="bert", num_attention_heads=12, hidden_size=384)
+    _fuse(graph, config)
+    assert graph.read_bytes() == b"not a graph onnxruntime's optimizer can read"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx.tmp"]  # no temporary left
 
 
 def test_unsupported_model_falls_back_to_torch_with_one_log_line(
