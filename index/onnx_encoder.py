@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("newsqa")
 
 EXPORT_VERSION = "3"  # bump when the exported graph changes, so old cache entries are not reused
+EXPORT_INFO = "export.json"  # beside model.onnx: which newsqa export made it
 _SMALL_FILE = 1 << 20  # files up to this size are hashed by content, larger ones by size and mtime
 
 
@@ -150,9 +152,35 @@ def export_onnx(model_dir: Path, destination: Path, quantize: bool = False) -> N
             os.replace(quantized, tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
+        (destination.parent / EXPORT_INFO).write_text(
+            json.dumps(
+                {"export_version": EXPORT_VERSION, "model": str(model_dir), "int8": quantize}
+            )
+        )
         os.replace(tmp, destination)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def prune_stale_exports(cache: Path, keep: Path) -> list[Path]:
+    """Remove exports an earlier newsqa made (another EXPORT_VERSION, or none recorded), which
+    nothing will load again: ~110 MB each. Exports of the current version (other models, the
+    other precision) stay, and so does a directory with an export in progress."""
+    removed = []
+    for directory in cache.iterdir() if cache.is_dir() else ():
+        if directory == keep or not (directory / "model.onnx").is_file():
+            continue
+        if any(directory.glob("*.tmp")):
+            continue
+        try:
+            info = json.loads((directory / EXPORT_INFO).read_text(encoding="utf-8"))
+            current = info.get("export_version") == EXPORT_VERSION
+        except (OSError, ValueError, AttributeError):
+            current = False
+        if not current:
+            shutil.rmtree(directory, ignore_errors=True)
+            removed.append(directory)
+    return removed
 
 
 def _fuse(path: Path, config: Any) -> None:
@@ -262,6 +290,8 @@ class OnnxEncoder:
         path = cache / model_digest(model_dir, self.quantize) / "model.onnx"
         if not path.exists():
             export_onnx(model_dir, path, self.quantize)
+            for stale in prune_stale_exports(cache, keep=path.parent):
+                log.debug("newsqa: removed an old ONNX export, %s", stale)
         return path
 
     def _load(self) -> None:

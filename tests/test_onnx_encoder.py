@@ -16,7 +16,13 @@ import pytest
 from corpus.bundled import bundled_articles
 from corpus.split import split_passages
 from index.encoder import SentenceTransformerEncoder
-from index.onnx_encoder import OnnxEncoder, _fuse, model_digest
+from index.onnx_encoder import (
+    EXPORT_VERSION,
+    OnnxEncoder,
+    _fuse,
+    model_digest,
+    prune_stale_exports,
+)
 
 SENTENCES = [
     "What did Lavrov say about sanctions?",
@@ -44,6 +50,32 @@ def test_a_graph_that_cannot_be_fused_is_left_as_it_was(tmp_path: Path) -> None:
     _fuse(graph, config)
     assert graph.read_bytes() == b"not a graph onnxruntime's optimizer can read"
     assert [p.name for p in tmp_path.iterdir()] == ["model.onnx.tmp"]  # no temporary left
+
+
+def test_exports_of_earlier_versions_are_pruned(tmp_path: Path) -> None:
+    def export(name: str, info: str | None, *extra: str) -> Path:
+        directory = tmp_path / name
+        directory.mkdir()
+        (directory / "model.onnx").write_bytes(b"graph")
+        if info is not None:
+            (directory / "export.json").write_text(info)
+        for file in extra:
+            (directory / file).write_bytes(b"")
+        return directory
+
+    new = export("new", json.dumps({"export_version": EXPORT_VERSION}))
+    other = export("other-precision", json.dumps({"export_version": EXPORT_VERSION, "int8": True}))
+    old = export("old", json.dumps({"export_version": "1"}))
+    unrecorded = export("before-export-json", None)
+    garbled = export("garbled", "[not an object")
+    busy = export("exporting", None, "abc.onnx.tmp")
+    (tmp_path / "stray-file").write_bytes(b"")
+    removed = prune_stale_exports(tmp_path, keep=new)
+    assert sorted(removed) == sorted([old, unrecorded, garbled])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [new.name, other.name, busy.name, "stray-file"]
+    )
+    assert prune_stale_exports(tmp_path / "missing", keep=new) == []
 
 
 def test_unsupported_model_falls_back_to_torch_with_one_log_line(
@@ -109,7 +141,7 @@ def test_int8_stays_close_to_sentence_transformers_and_ranks_alike(
 @pytest.mark.model
 def test_export_is_cached_and_atomic(real_encoder: OnnxEncoder, onnx_cache: Path) -> None:
     files = sorted(p for p in onnx_cache.rglob("*") if p.is_file())
-    assert {f.name for f in files} == {"model.onnx"}  # no temporary file left behind
+    assert {f.name for f in files} == {"model.onnx", "export.json"}  # no temporary file left
     mtimes = {f: f.stat().st_mtime_ns for f in files}
     path = real_encoder.onnx_path()
     assert path in mtimes and path.stat().st_mtime_ns == mtimes[path]  # not exported again
