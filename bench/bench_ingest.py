@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import today  # noqa: E402
 
 from bot.evaluate import EvalQuestion, ndcg_at, retrieval  # noqa: E402
-from bot.services import make_encoder, open_archive  # noqa: E402
+from bot.services import make_encoder, open_archive, read_limits  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from corpus.datasets import scifact, write_jsonl  # noqa: E402
-from corpus.readers import ReadLimits, read_input  # noqa: E402
+from corpus.readers import read_input  # noqa: E402
 from corpus.split import SplitConfig, embedding_text, split_passages  # noqa: E402
 from corpus.types import Article  # noqa: E402
 from index.encoder import Encoder, model_location  # noqa: E402
@@ -83,20 +83,21 @@ def subset(data: Path, limit: int) -> tuple[list[dict[str, Any]], list[EvalQuest
     ]
 
 
-def passage_texts(articles: Sequence[Article], split: SplitConfig) -> list[str]:
-    """What ingest encodes as passages, in the same form."""
-    return [
-        embedding_text(a.title, p.text)
+def passage_texts(articles: Sequence[Article], split: SplitConfig) -> tuple[list[str], list[str]]:
+    """What ingest encodes as passages, in the same form, and the article id of each."""
+    pairs = [
+        (embedding_text(a.title, p.text), a.id)
         for a in articles
         for p in split_passages(a.id, a.text, split)
     ]
+    return [text for text, _ in pairs], [owner for _, owner in pairs]
 
 
 def ingest_once(source: Path, settings: Settings, encoder: TimedEncoder) -> tuple[float, int]:
     """Seconds and passages of one ingest of `source` into a fresh index."""
     encoder.seconds = 0.0
     started = time.perf_counter()
-    result = read_input(str(source), ReadLimits(max_file_bytes=1 << 30))
+    result = read_input(str(source), read_limits(settings))
     with open_archive(settings, encoder=encoder, seed_bundled=False) as archive:
         report = archive.add(result.articles)
     return time.perf_counter() - started, report.passages
@@ -133,11 +134,10 @@ def main() -> None:
     records, questions = subset(args.data, args.limit)
     source = work / "scifact.jsonl"
     write_jsonl(source, records)
-    articles = read_input(str(source), ReadLimits(max_file_bytes=1 << 30)).articles
     base_settings = Settings(index_dir=work / "unused")
+    articles = read_input(str(source), read_limits(base_settings)).articles
     split = SplitConfig(base_settings.passage_sentences, base_settings.passage_overlap)
-    texts = passage_texts(articles, split)
-    owners = [a.id for a in articles for _ in split_passages(a.id, a.text, split)]
+    texts, owners = passage_texts(articles, split)
 
     from sentence_transformers import SentenceTransformer
 

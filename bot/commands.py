@@ -106,7 +106,7 @@ def stats(args: argparse.Namespace) -> int:
         ("articles", info["articles"]),
         ("passages", info["passages"]),
         ("model", f"{info['model']} ({info['dimension']} dimensions)"),
-        ("encoder", args.settings.encoder_backend),
+        ("encoder", info["encoder"]),
         ("index type", _index_type(info)),
         ("size", f"{int(info['size_bytes']) / 1e6:.1f} MB"),  # type: ignore[call-overload]
         ("created", info["created"]),
