@@ -61,11 +61,14 @@ def run(cmd: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--backend", help="encoder backend (default: newsqa's default)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "index"
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "NEWSQA_INDEX_DIR": str(index)}
         env.pop("NEWSQA_ENCODER_BACKEND", None)
+        if args.backend:
+            env["NEWSQA_ENCODER_BACKEND"] = args.backend
         subprocess.run([*NEWSQA, "stats"], env=env, cwd=ROOT, check=True, capture_output=True)
         ask = [*NEWSQA, "ask", QUESTION]
         baseline = [sys.executable, str(ROOT / "bench" / "baseline_ask.py"), str(index), QUESTION]
@@ -76,7 +79,8 @@ def main() -> None:
             ours.append(run(ask, env))
             theirs.append(run(baseline, env))
     ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
-    print(f"# start-up, {today()}, {os.cpu_count()} cores, {args.runs} runs each")
+    encoder = f"{args.backend or 'default'} encoder"
+    print(f"# start-up, {today()}, {os.cpu_count()} cores, {args.runs} runs each, {encoder}")
     print(row("newsqa repl: until the prompt", summary(prompt)))
     print(row("newsqa ask (one-shot)", summary(ours)))
     print(row("baseline (ST + faiss, search only)", summary(theirs)))
