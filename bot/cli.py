@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bot import commands, eval_commands, quote_commands
+from bot import commands, eval_commands, feed_commands, quote_commands
 from bot.settings import load_settings
 from bot.telegram.command import telegram as telegram_command
 from corpus.errors import NewsqaError
@@ -115,6 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("index", commands.index_maintenance, "check or rebuild the index directory")
     p.add_argument("action", choices=["check", "rebuild"])
 
+    p = command("feeds", feed_commands.feeds, "follow feeds: add, list or remove them")
+    p.add_argument("action", choices=["add", "list", "remove"])
+    p.add_argument("urls", nargs="*", metavar="URL")
+    p.add_argument("--every", metavar="INTERVAL", help="add: poll every 30s, 15m, 2h, 1d "
+                   "(default: the feed_every setting, 15m)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="list: print JSON lines")
+
+    p = command("watch", feed_commands.watch, "poll the feeds on their schedules until stopped")
+    p.add_argument("--once", action="store_true", help="poll the feeds that are due, then exit")
+
     p = command("telegram", telegram_command, "run the Telegram bot (token: TELEGRAM_BOT_TOKEN)")
     p.add_argument("--webhook-url", metavar="URL", help="use a webhook at this https URL")
     p.add_argument("--listen", default="127.0.0.1", help="webhook: address to listen on")
@@ -126,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "action", None) in ("add", "remove") and not args.urls:
+        parser.error(f"feeds {args.action} needs at least one URL")
     try:
         args.settings = load_settings({"index_dir": args.index, "model": args.model})
         return int(args.handler(args))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from bot.answer import AnswerConfig, Answerer
 from bot.settings import Settings, SettingsError
 from corpus.bundled import bundled_articles
+from corpus.fetch import FetchPolicy
 from corpus.readers import ReadLimits
 from corpus.split import SplitConfig
 from index import Archive, SearchConfig
@@ -35,9 +36,19 @@ def make_encoder(settings: Settings, model: str | None = None, progress: bool = 
     return OnnxEncoder(name, settings.batch_size, progress, quantize=backend == "onnx-int8")
 
 
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    """What the private-address guard lets through (setting fetch_allow)."""
+    try:
+        return FetchPolicy.parse(settings.fetch_allow)
+    except ValueError as e:
+        raise SettingsError(f"setting fetch_allow: {e}") from e
+
+
 def read_limits(settings: Settings, allow_private_urls: bool = True) -> ReadLimits:
     return ReadLimits(
-        max_file_bytes=int(settings.max_file_mb * 1_000_000), allow_private_urls=allow_private_urls
+        max_file_bytes=int(settings.max_file_mb * 1_000_000),
+        allow_private_urls=allow_private_urls,
+        fetch_policy=fetch_policy(settings),
     )
 
 

@@ -93,6 +93,21 @@ class Settings:
         default=20.0,
         metadata={"env": "NEWSQA_MAX_FILE_MB", "help": "largest file or download read"},
     )
+    fetch_allow: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "env": "NEWSQA_FETCH_ALLOW",
+            "help": "hosts or networks the private-address guard lets through, comma-separated "
+            "(an intranet feed server; empty: none)",
+        },
+    )
+    feed_every: str = field(
+        default="15m",
+        metadata={
+            "env": "NEWSQA_FEED_EVERY",
+            "help": "how often a feed added without --every is polled (30s, 15m, 2h, 1d)",
+        },
+    )
     telegram_token: str | None = field(
         default=None,
         repr=False,
@@ -171,6 +186,9 @@ def _convert(name: str, value: Any, kind: str) -> Any:
         return None
     if base == "tuple[int, ...]":
         return _ids(name, value)
+    if base == "tuple[str, ...]":
+        items = value if isinstance(value, list | tuple) else str(value).split(",")
+        return tuple(str(item).strip() for item in items if str(item).strip())
     try:
         if base == "int":
             number = int(text)

@@ -6,12 +6,18 @@ resolves each host once and connects to the address it checked (`PinnedTransport
 host name in the Host header and for TLS, so a DNS answer that changes between the check and the
 connection (DNS rebinding) cannot reach a private address. Proxies from the environment are not
 used while guarding: a proxy would resolve the name again, out of reach of the check.
+
+A `FetchPolicy` lets named hosts or networks through the guard (an intranet feed server, or
+127.0.0.1 in tests); it is empty by default, and the guard stays on for every other address.
+Conditional requests: `fetch(..., headers={"If-None-Match": etag})` returns a `Fetched` with
+status 304 and no body when the server says nothing changed.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -24,11 +30,53 @@ MAX_REDIRECTS = 5
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
 @dataclass(frozen=True)
 class Fetched:
     url: str  # after redirects
     content_type: str
     body: bytes
+    status: int = 200  # 304: not modified since the validators sent (the body is empty)
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """Hosts and networks the private-address guard lets through; empty by default."""
+
+    hosts: frozenset[str] = frozenset()
+    networks: tuple[Network, ...] = ()
+
+    @classmethod
+    def parse(cls, entries: Iterable[str]) -> FetchPolicy:
+        """From entries like "feeds.intranet", "127.0.0.1" or "10.1.0.0/16"; ValueError if bad."""
+        hosts: set[str] = set()
+        networks: list[Network] = []
+        for entry in (e.strip().lower().rstrip(".") for e in entries):
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+                continue
+            except ValueError:
+                pass
+            if "/" in entry or not all(
+                part and part.replace("-", "").replace("_", "").isalnum()
+                for part in entry.split(".")
+            ):
+                raise ValueError(f"{entry!r} is neither a host name nor an address or network")
+            hosts.add(entry)
+        return cls(frozenset(hosts), tuple(networks))
+
+    def allows(self, host: str, address: str) -> bool:
+        """Whether the guard may let `host`, resolved to `address`, through."""
+        if host.lower().rstrip(".") in self.hosts:
+            return True
+        ip = ipaddress.ip_address(address)
+        return any(ip.version == net.version and ip in net for net in self.networks)
 
 
 def human_size(n: int) -> str:
@@ -46,9 +94,9 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def public_address(url: str) -> str:
+def public_address(url: str, policy: FetchPolicy | None = None) -> str:
     """The address to connect to for the URL's host; FetchError unless every address the host
-    resolves to is public."""
+    resolves to is public, or allowed by the policy."""
     host = urlsplit(url).hostname
     if not host:
         raise FetchError(url, "no host in URL")
@@ -57,25 +105,30 @@ def public_address(url: str) -> str:
     except (socket.gaierror, UnicodeError) as e:  # UnicodeError: not a valid IDNA host name
         raise FetchError(url, f"cannot resolve host {host!r}") from e
     for info in infos:
-        if not is_public_address(str(info[4][0])):
+        address = str(info[4][0])
+        if not is_public_address(address) and not (policy and policy.allows(host, address)):
             raise FetchError(url, f"refused: {host} is a private or local address")
     if not infos:
         raise FetchError(url, f"cannot resolve host {host!r}")
     return str(infos[0][4][0])
 
 
-def check_public_host(url: str) -> None:
-    """Raise FetchError unless every address the URL's host resolves to is public."""
-    public_address(url)
+def check_public_host(url: str, policy: FetchPolicy | None = None) -> None:
+    """Raise FetchError unless every address the URL's host resolves to is public (or allowed)."""
+    public_address(url, policy)
 
 
 class PinnedTransport(httpx.HTTPTransport):
     """Resolves each request's host once, refuses a non-public answer, and connects to exactly
     the address checked; the Host header and the TLS server name stay the host's."""
 
+    def __init__(self, policy: FetchPolicy | None = None) -> None:
+        super().__init__()
+        self.policy = policy
+
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
-        address = public_address(str(request.url))
+        address = public_address(str(request.url), self.policy)
         pinned = httpx.Request(
             request.method,
             request.url.copy_with(host=address),
@@ -93,13 +146,18 @@ def fetch(
     timeout: float = 20.0,
     allow_private: bool = True,
     transport: httpx.BaseTransport | None = None,
+    policy: FetchPolicy | None = None,
+    conditional: Mapping[str, str] | None = None,
 ) -> Fetched:
-    """GET a URL, following redirects ourselves so each hop can be checked; raise FetchError."""
+    """GET a URL, following redirects ourselves so each hop can be checked; raise FetchError.
+
+    `policy` names what the guard (allow_private=False) lets through; `conditional` holds
+    If-None-Match / If-Modified-Since headers, and a 304 answer comes back as status 304."""
     accept = "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,*/*;q=0.5"
-    headers = {"User-Agent": USER_AGENT, "Accept": accept}
+    headers = {"User-Agent": USER_AGENT, "Accept": accept, **(conditional or {})}
     pin = not allow_private and transport is None
     if pin:
-        transport = PinnedTransport()
+        transport = PinnedTransport(policy)
     with httpx.Client(
         timeout=timeout, headers=headers, transport=transport, trust_env=not pin
     ) as client:
@@ -111,12 +169,14 @@ def fetch(
             if scheme not in ("http", "https"):
                 raise FetchError(url, "only http and https links can be fetched")
             if not allow_private and not pin:  # else the transport checks what it connects to
-                check_public_host(url)
+                check_public_host(url, policy)
             try:
                 with client.stream("GET", url) as response:
                     if response.is_redirect and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue
+                    if response.status_code == 304:
+                        return Fetched(str(response.url), "", b"", 304, *_validators(response))
                     if response.status_code >= 400:
                         raise FetchError(url, f"HTTP {response.status_code}")
                     body = bytearray()
@@ -125,9 +185,20 @@ def fetch(
                         if len(body) > max_bytes:
                             raise FetchError(url, f"larger than {human_size(max_bytes)}")
                     content_type = response.headers.get("content-type", "").split(";")[0].strip()
-                    return Fetched(str(response.url), content_type.lower(), bytes(body))
+                    return Fetched(
+                        str(response.url),
+                        content_type.lower(),
+                        bytes(body),
+                        response.status_code,
+                        *_validators(response),
+                    )
             except httpx.HTTPError as e:
                 raise FetchError(url, f"unreachable ({type(e).__name__}: {e})") from e
             except (httpx.InvalidURL, ValueError) as e:  # a bad host name or redirect location
                 raise FetchError(url, f"not a valid URL ({e})") from e
     raise FetchError(url, f"more than {MAX_REDIRECTS} redirects")
+
+
+def _validators(response: httpx.Response) -> tuple[str | None, str | None]:
+    """The ETag and Last-Modified a later conditional request can send back."""
+    return response.headers.get("etag"), response.headers.get("last-modified")
