@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bot import commands, eval_commands, feed_commands, quote_commands
+from bot import commands, eval_commands, feed_commands, quote_commands, timeline_commands
 from bot.settings import load_settings
 from bot.telegram.command import telegram as telegram_command
 from corpus.errors import NewsqaError
@@ -93,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("quotes", quote_commands.quotes, "list quotes and their speakers (who said what)")
     p.add_argument("--speaker", metavar="NAME", help="only this person's quotes (any name variant)")
     p.add_argument("--json", action="store_true", help="print JSON lines")
+
+    p = command("timeline", timeline_commands.timeline, "a story in time order, one excerpt "
+                "per article")  # fmt: skip
+    p.add_argument("topic", help="what the story is about: every word must appear")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published on or after")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before")
+    p.add_argument("--page", type=int, default=1, metavar="N", help="page N (10 articles each)")
+    p.add_argument("--json", action="store_true", help="print one JSON line per article")
 
     p = command("eval", eval_commands.eval_questions, "measure retrieval and answers on questions")
     p.add_argument("questions", metavar="QUESTIONS.jsonl")
