@@ -88,6 +88,7 @@ def watch(args: argparse.Namespace) -> int:
 
         def on_signal(number: int, frame: FrameType | None) -> None:
             stop.set()
+            watcher.nudge()
 
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:

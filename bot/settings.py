@@ -161,6 +161,20 @@ class Settings:
         default=60.0,
         metadata={"env": "TELEGRAM_RATE_WINDOW", "help": "the rate window, in seconds"},
     )
+    telegram_alert_every: float = field(
+        default=60.0,
+        metadata={
+            "env": "TELEGRAM_ALERT_EVERY",
+            "help": "seconds between looks for new articles to alert followers about",
+        },
+    )
+    telegram_alert_limit: int = field(
+        default=10,
+        metadata={
+            "env": "TELEGRAM_ALERT_LIMIT",
+            "help": "alert messages one follower gets per hour at most (more wait, batched)",
+        },
+    )
     telegram_max_upload_mb: float = field(
         default=5.0,
         metadata={"env": "TELEGRAM_MAX_UPLOAD_MB", "help": "largest document the bot ingests"},

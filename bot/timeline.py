@@ -56,13 +56,15 @@ class Timeline:
 
 
 def best_sentence(passage: Passage, terms: list[str]) -> Excerpt:
-    """The sentence of a passage holding most of the terms (the first such), verbatim."""
+    """The sentence of a passage holding most of the terms, verbatim; among equals, the first
+    that reads as a sentence (a heading has no closing punctuation)."""
     wanted = {stem(t) for t in terms}
-    best, best_count = passage.sentences[0], -1
+    best, best_rank = passage.sentences[0], (-1, False)
     for span in passage.sentences:
-        count = len(wanted & stems(passage.text[span[0] : span[1]]))
-        if count > best_count:
-            best, best_count = span, count
+        text = passage.text[span[0] : span[1]]
+        rank = (len(wanted & stems(text)), text.rstrip("”’\"')").endswith((".", "!", "?")))
+        if rank > best_rank:
+            best, best_rank = span, rank
     return Excerpt(passage.text[best[0] : best[1]], best[0])
 
 

@@ -94,6 +94,11 @@ class FeedWatcher:
         self.limits = limits
         self.clock = clock
         self.report = report or log_result
+        self._wake = threading.Event()
+
+    def nudge(self) -> None:
+        """Wake `run` now (a feed was added, or it should stop)."""
+        self._wake.set()
 
     def poll(self, feed: Feed) -> PollResult:
         """Fetch one feed and commit what is new in it; never raises for a feed's own faults."""
@@ -184,7 +189,7 @@ class FeedWatcher:
 
     def run(self, stop: threading.Event, idle: float = 30.0) -> None:
         """Poll feeds as they fall due until `stop` is set; feeds added meanwhile (by another
-        process too) are seen within `idle` seconds."""
+        process too) are seen within `idle` seconds, or at once after `nudge`."""
         while not stop.is_set():
             try:
                 self.poll_due(stop)
@@ -193,7 +198,9 @@ class FeedWatcher:
                 log.error("cannot read the feeds: %s", e)
                 upcoming = None
             wait = idle if upcoming is None else min(idle, upcoming - self.clock())
-            stop.wait(max(wait, 0.2))
+            if not stop.is_set():
+                self._wake.wait(max(wait, 0.2))
+            self._wake.clear()
 
 
 def log_result(result: PollResult) -> None:

@@ -60,6 +60,8 @@ _JSON_FIELDS = frozenset(
         "commands",
         "scope",
         "link_preview_options",
+        "results",
+        "button",
     ]
 )
 _INT_FIELDS = frozenset(
@@ -84,6 +86,7 @@ _BOOL_FIELDS = frozenset(
         "show_alert",
         "allow_sending_without_reply",
         "disable_content_type_detection",
+        "is_personal",
     ]
 )
 _CHAT_ACTIONS = frozenset(
@@ -939,6 +942,7 @@ class FakeBotAPI:
         self._poll_generation = 0
         self._waiting_polls = 0
         self._callbacks: dict[str, JSON | None] = {}
+        self._inline_answers: dict[str, JSON | None] = {}
         self._query_ids = itertools.count(4_000_000_001)
         self._files: dict[str, StoredFile] = {}
         self._file_numbers = itertools.count(1)
@@ -1135,7 +1139,41 @@ class FakeBotAPI:
             self._queue("callback_query", query)
             return query_id
 
+    def send_inline_query(self, user: User, query: str, chat_type: str = "sender") -> str:
+        """A user types `@bot QUERY` in a chat; return the inline query id."""
+        with self._cond:
+            self._users.setdefault(user.id, user)
+            query_id = str(next(self._query_ids))
+            self._inline_answers[query_id] = None
+            self._queue(
+                "inline_query",
+                {
+                    "id": query_id,
+                    "from": user.to_dict(),
+                    "query": query,
+                    "offset": "",
+                    "chat_type": chat_type,
+                },
+            )
+            return query_id
+
     # ----------------------------------------------------------------- test side: inspection
+
+    @property
+    def inline_answers(self) -> dict[str, JSON | None]:
+        """answerInlineQuery parameters per inline query id (None: unanswered)."""
+        with self._cond:
+            return copy.deepcopy(self._inline_answers)
+
+    def wait_for_inline_answer(self, query_id: str, timeout: float = 5.0) -> JSON:
+        """Block until the bot answered an inline query; return its parameters."""
+        [answer] = self._wait(
+            lambda: [a for a in [self._inline_answers.get(query_id)] if a is not None],
+            1,
+            timeout,
+            f"an answer to inline query {query_id}",
+        )
+        return answer
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -1472,6 +1510,7 @@ class FakeBotAPI:
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
             "answerCallbackQuery": self._answer_callback_query,
+            "answerInlineQuery": self._answer_inline_query,
             "sendChatAction": self._send_chat_action,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
@@ -1742,6 +1781,30 @@ class FakeBotAPI:
         self._callbacks[query_id] = dict(args.params)
         return True
 
+    def _answer_inline_query(self, args: _Args) -> bool:
+        """answerInlineQuery: each query answered once, with at most 50 valid results."""
+        query_id = args.string("inline_query_id") or ""
+        if query_id not in self._inline_answers or self._inline_answers[query_id] is not None:
+            raise ApiError(400, QUERY_TOO_OLD)
+        results = args.get("results")
+        if not isinstance(results, list) or len(results) > 50:
+            raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        ids = set()
+        for result in results:
+            _check_inline_result(result)
+            ids.add(result["id"])
+        if len(ids) != len(results):
+            raise ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
+        button = args.get("button")
+        if button is not None and not (
+            isinstance(button, dict)
+            and button.get("text")
+            and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", str(button.get("start_parameter", "")))
+        ):
+            raise ApiError(400, "Bad Request: can't parse inline query results button")
+        self._inline_answers[query_id] = dict(args.params)
+        return True
+
     def _send_chat_action(self, args: _Args) -> bool:
         """sendChatAction."""
         self._target_chat(args)
@@ -1821,6 +1884,21 @@ class FakeBotAPI:
         if value is None:
             raise ApiError(400, "Bad Request: there is no document in the request")
         raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+
+
+def _check_inline_result(result: Any) -> None:
+    """Validate one InlineQueryResultArticle (the only kind the bot sends)."""
+    if not isinstance(result, dict) or result.get("type") != "article":
+        raise ApiError(400, "Bad Request: RESULT_TYPE_INVALID")
+    if not result.get("id") or len(str(result["id"]).encode()) > 64:
+        raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
+    if not result.get("title"):
+        raise ApiError(400, "Bad Request: RESULT_TITLE_EMPTY")
+    content = result.get("input_message_content")
+    if not isinstance(content, dict) or not content.get("message_text"):
+        raise ApiError(400, "Bad Request: MESSAGE_EMPTY")
+    check_text(content["message_text"], content.get("parse_mode"), content.get("entities"))
+    _check_markup(result.get("reply_markup"))
 
 
 def _true(args: _Args) -> bool:

@@ -65,9 +65,12 @@ def test_watch_polls_commits_survives_a_restart_and_backs_off(
 
         site.publish(
             Item("ferry", "Night ferry returns", T0, summary="After two years."),
-            page("Night ferry returns | Harbour Gazette", "The night ferry to the islands "
-                 "returned on Friday after two years without a crossing.",
-                 "The operator said bookings for the summer were strong."),  # fmt: skip
+            page(
+                "Night ferry returns | Harbour Gazette",
+                "The night ferry to the islands "
+                "returned on Friday after two years without a crossing.",
+                "The operator said bookings for the summer were strong.",
+            ),  # fmt: skip
         )
         newsqa("feeds", "add", site.feed_url, "--every", "1s")
         watch = start()

@@ -55,10 +55,14 @@ COMMANDS = [
     ("ask", "Ask the news archive a question"),
     ("sources", "Full sources of the last answer"),
     ("stats", "What the archive holds"),
+    ("timeline", "A story in time order"),
+    ("follow", "Get new articles about a topic"),
+    ("following", "The topics you follow"),
+    ("unfollow", "Stop following a topic"),
     ("help", "How to use this bot"),
     ("start", "What this bot is"),
 ]
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 
 
 @dataclass
@@ -418,13 +422,37 @@ async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> N
     bot_state: BotState = application.bot_data["newsqa"]
     log.info("loading the index and the model…")
     bot_state.services_ = await asyncio.to_thread(BotServices.build, bot_state.settings)
+    await _start_desk(application)
     with contextlib.suppress(TelegramError):
         await application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
     log.info("ready as @%s", application.bot.username)
 
 
+async def _start_desk(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """The feed poller (a thread) and the alert loop (a task), over the services just built."""
+    from bot.telegram.desk import deliver_alerts  # it builds on this module's helpers
+    from bot.telegram.desk_services import DeskServices
+
+    bot_state: BotState = application.bot_data["newsqa"]
+    desk = await asyncio.to_thread(DeskServices, bot_state.settings, bot_state.services)
+    application.bot_data["newsqa_desk"] = desk
+    desk.start()
+    every = bot_state.settings.telegram_alert_every
+    application.bot_data["newsqa_alerts"] = asyncio.create_task(
+        deliver_alerts(application.bot, application.bot_data, every)
+    )
+
+
 async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     bot_state: BotState = application.bot_data["newsqa"]
+    alerts = application.bot_data.pop("newsqa_alerts", None)
+    if alerts is not None:
+        alerts.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await alerts
+    desk = application.bot_data.pop("newsqa_desk", None)
+    if desk is not None:
+        await asyncio.to_thread(desk.close)
     if bot_state.services_ is not None:
         bot_state.services_.close()
 
@@ -457,6 +485,9 @@ def build_application(settings: Settings, token: str) -> Application[Any, Any, A
     application.add_handler(CommandHandler("sources", sources))
     application.add_handler(CommandHandler("stats", stats))
     application.add_handler(CommandHandler("add", add))
+    from bot.telegram.desk import add_handlers  # it builds on this module's helpers
+
+    add_handlers(application)
     application.add_handler(MessageHandler(filters.Document.ALL, document))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text))
     application.add_handler(

@@ -289,6 +289,10 @@ def help_html(admin: bool) -> str:
         "/ask <i>question</i> — ask (works in groups too)",
         "/sources — the full sources of the last answer",
         "/stats — what the archive holds",
+        "/timeline <i>topic</i> — the story in time order",
+        "/follow <i>topic</i> — new articles about it, as they arrive",
+        "/following — your topics; /unfollow <i>number</i> stops one",
+        "In any chat, type my @name and a question to share an answer.",
         "/help — this help",
     ]
     if admin:
@@ -296,6 +300,7 @@ def help_html(admin: bool) -> str:
             "",
             "<b>Admin</b>",
             "/add <i>link</i> — add an article from the web",
+            "/feeds — the feeds followed; /addfeed <i>link</i>, /removefeed <i>link</i>",
             "Send a .txt, .md, .html or .jsonl file to add its articles.",
         ]
     return "\n".join(lines)
