@@ -8,18 +8,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import date
 
 from bot.answer import Answer, Answerer, AnswerError
+from bot.progress import GracefulInterrupt, IngestProgress
 from bot.render import answer_json, answer_text
 from bot.repl import run_repl
 from bot.services import make_answerer, make_encoder, open_archive, read_limits
 from corpus.errors import NewsqaError
-from corpus.readers import read_input
-from corpus.types import ArticleInfo
+from corpus.readers import ReadLimits, count_articles, stream_input
+from corpus.types import Article, ArticleInfo, ReadFailure
 from index import ArchiveError, Filters, Hit, IngestReport
 from index.vectors import AUTO_THRESHOLD
+
+EXIT_INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT
 
 
 def _say(message: str) -> None:
@@ -56,13 +60,22 @@ def ingest(args: argparse.Namespace) -> int:
     settings = args.settings
     limits = read_limits(settings)
     report = IngestReport()
-    with open_archive(settings, seed_bundled=False) as archive:
-        for item in args.inputs:
-            _say(f"newsqa: reading {one_line(item)}")
-            result = read_input(item, limits)
-            report.failed += result.failures
-            if result.articles:
-                report.merge(archive.add(result.articles))
+    totals = [count_articles(item) for item in args.inputs]
+    total = None if None in totals else sum(t or 0 for t in totals)
+    tty = sys.stderr.isatty()
+    encoder = make_encoder(settings)  # the ingest's own bar replaces the encoder's
+    with (
+        open_archive(settings, encoder=encoder, seed_bundled=False) as archive,
+        GracefulInterrupt(_say) as stop,
+    ):
+        progress = IngestProgress(total, sys.stderr, bar=tty)
+        try:
+            articles = _articles(args.inputs, limits, report, progress)
+            report.merge(archive.add(articles, progress=progress.advance, stop=stop))
+        finally:
+            progress.close()
+    if not tty and not report.interrupted:
+        _say(f"newsqa: done: {progress.line()}")
     if args.json:
         print(
             json.dumps(
@@ -72,6 +85,7 @@ def ingest(args: argparse.Namespace) -> int:
                     "unchanged": [asdict(a) for a in report.unchanged],
                     "failed": report.failed,
                     "passages": report.passages,
+                    "interrupted": report.interrupted,
                     "index_dir": str(settings.index_dir),
                 },
                 ensure_ascii=False,
@@ -92,7 +106,30 @@ def ingest(args: argparse.Namespace) -> int:
                 print(f"  {label:<9} {info.id}  {describe_article(info)}")
         for failure in report.failed:
             print(f"  failed    {one_line(failure)}")
+    if report.interrupted:
+        done = len(report.added) + len(report.updated)
+        _say(
+            f"newsqa: interrupted: {done:,} articles ({report.passages:,} passages) are committed "
+            f"to {settings.index_dir}; run the same command again to go on (articles already "
+            "stored are skipped)"
+        )
+        return EXIT_INTERRUPTED
     return 1 if report.failed else 0
+
+
+def _articles(
+    inputs: list[str], limits: ReadLimits, report: IngestReport, progress: IngestProgress
+) -> Iterator[Article]:
+    """The articles of every input in turn; failures go to the report as they come."""
+    for item in inputs:
+        if not progress.tty:
+            _say(f"newsqa: reading {one_line(item)}")
+        for read in stream_input(item, limits):
+            if isinstance(read, ReadFailure):
+                report.failed.append(read.message)
+                progress.advance(1)
+            else:
+                yield read
 
 
 def stats(args: argparse.Namespace) -> int:

@@ -47,6 +47,7 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
 def read_limits(settings: Settings, allow_private_urls: bool = True) -> ReadLimits:
     return ReadLimits(
         max_file_bytes=int(settings.max_file_mb * 1_000_000),
+        max_article_chars=settings.max_article_chars,
         allow_private_urls=allow_private_urls,
         fetch_policy=fetch_policy(settings),
     )

@@ -91,7 +91,15 @@ class Settings:
     )
     max_file_mb: float = field(
         default=20.0,
-        metadata={"env": "NEWSQA_MAX_FILE_MB", "help": "largest file or download read"},
+        metadata={
+            "env": "NEWSQA_MAX_FILE_MB",
+            "help": "largest file, download or JSONL line read (a JSONL export or a directory "
+            "as a whole has no limit)",
+        },
+    )
+    max_article_chars: int = field(
+        default=2_000_000,
+        metadata={"env": "NEWSQA_MAX_ARTICLE_CHARS", "help": "longest article text kept"},
     )
     fetch_allow: tuple[str, ...] = field(
         default=(),

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import charset_normalizer
@@ -23,7 +23,7 @@ from corpus.dates import normalize_date
 from corpus.errors import CorpusError
 from corpus.fetch import Fetched, FetchPolicy, fetch, human_size
 from corpus.ids import article_id, normalize_url
-from corpus.types import Article, ReadResult
+from corpus.types import Article, ReadFailure, ReadResult
 
 TEXT, MARKDOWN, HTML, JSONL, FEED = "text", "markdown", "html", "jsonl", "feed"
 EXTENSIONS = {
@@ -34,11 +34,14 @@ EXTENSIONS = {
     ".xml": FEED, ".rss": FEED, ".atom": FEED,
 }  # fmt: skip
 _ID_OK = re.compile(r"^[\w.:@/-]{1,128}$")
+FILE_LIMIT_SETTING = "max_file_mb (NEWSQA_MAX_FILE_MB)"
+ARTICLE_LIMIT_SETTING = "max_article_chars (NEWSQA_MAX_ARTICLE_CHARS)"
 
 
 @dataclass(frozen=True)
 class ReadLimits:
-    """Bounds on what one input may bring in."""
+    """Bounds on what one input may bring in: one file or download, one line of a JSONL export,
+    one article's text. A collection (a JSONL export, a directory) has no bound of its own."""
 
     max_file_bytes: int = 20_000_000
     max_article_chars: int = 2_000_000
@@ -50,18 +53,32 @@ def is_url(item: str) -> bool:
     return item.startswith(("http://", "https://"))
 
 
-def read_input(item: str, limits: ReadLimits | None = None) -> ReadResult:
-    """Read one command-line input: a URL, a file or a directory."""
+def stream_input(item: str, limits: ReadLimits | None = None) -> Iterator[Article | ReadFailure]:
+    """The articles of one command-line input (a URL, a file or a directory) as they are read,
+    and a failure for each part that could not be; a JSONL export is read one line at a time."""
     limits = limits or ReadLimits()
     try:
         if is_url(item):
-            return read_url(item, limits)
+            yield from _results(read_url(item, limits))
+            return
         path = Path(item).expanduser()
         if path.is_dir():
-            return read_directory(path, limits)
-        return read_file(path, limits)
+            yield from stream_directory(path, limits)
+        else:
+            yield from stream_file(path, limits)
     except CorpusError as e:
-        return ReadResult(failures=[str(e)])
+        yield ReadFailure(str(e))
+
+
+def read_input(item: str, limits: ReadLimits | None = None) -> ReadResult:
+    """Read one command-line input whole: a URL, a file or a directory."""
+    result = ReadResult()
+    for read in stream_input(item, limits):
+        if isinstance(read, ReadFailure):
+            result.failures.append(read.message)
+        else:
+            result.articles.append(read)
+    return result
 
 
 def read_inputs(items: Iterable[str], limits: ReadLimits | None = None) -> Iterator[ReadResult]:
@@ -69,43 +86,120 @@ def read_inputs(items: Iterable[str], limits: ReadLimits | None = None) -> Itera
         yield read_input(item, limits)
 
 
-def read_directory(root: Path, limits: ReadLimits) -> ReadResult:
-    """Every supported file under `root`, recursively, in name order; hidden entries skipped."""
-    result = ReadResult()
+def count_articles(item: str) -> int | None:
+    """About how many articles an input holds, cheaply (a JSONL file's lines are counted, one
+    article per other file), for progress; None when only reading can tell (a URL, a feed)."""
+    if is_url(item):
+        return None
+    path = Path(item).expanduser()
+    files = list(directory_files(path)) if path.is_dir() else [path]
+    total = 0
+    for file in files:
+        kind = EXTENSIONS.get(file.suffix.lower())
+        if kind == FEED:
+            return None
+        total += _count_lines(file) if kind == JSONL else 1
+    return total
+
+
+def _count_lines(path: Path) -> int:
+    lines, last = 0, b"\n"
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+    except OSError:
+        return 1  # reading it will say why
+    return lines + (last != b"\n")
+
+
+def _results(result: ReadResult) -> Iterator[Article | ReadFailure]:
+    yield from result.articles
+    yield from (ReadFailure(message) for message in result.failures)
+
+
+def directory_files(root: Path) -> Iterator[Path]:
+    """Every file under `root`, recursively, in name order; hidden entries skipped."""
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
         if any(part.startswith(".") for part in relative.parts) or not path.is_file():
             continue
+        yield path
+
+
+def stream_directory(root: Path, limits: ReadLimits) -> Iterator[Article | ReadFailure]:
+    """The articles of every supported file under `root`, one file at a time."""
+    for path in directory_files(root):
         if path.suffix.lower() not in EXTENSIONS:
-            result.failures.append(f"{path}: unsupported file type {path.suffix or '(none)'!r}")
+            yield ReadFailure(f"{path}: unsupported file type {path.suffix or '(none)'!r}")
             continue
         try:
-            part = read_file(path, limits)
+            yield from stream_file(path, limits)
         except CorpusError as e:
-            result.failures.append(str(e))
-            continue
-        result.articles.extend(part.articles)
-        result.failures.extend(part.failures)
+            yield ReadFailure(str(e))
+
+
+def read_directory(root: Path, limits: ReadLimits) -> ReadResult:
+    """Every supported file under `root`, read whole (see `stream_directory`)."""
+    result = ReadResult()
+    for read in stream_directory(root, limits):
+        if isinstance(read, ReadFailure):
+            result.failures.append(read.message)
+        else:
+            result.articles.append(read)
     return result
 
 
-def read_file(path: Path, limits: ReadLimits) -> ReadResult:
-    origin = str(path.resolve()) if path.exists() else str(path)
+def _origin(path: Path) -> str:
+    return str(path.resolve()) if path.exists() else str(path)
+
+
+def _open(path: Path, origin: str) -> BinaryIO:
     try:
-        with path.open("rb") as f:
-            # read one byte past the limit: a device or pipe has no size to check beforehand
-            data = f.read(limits.max_file_bytes + 1)
+        return path.open("rb")
     except FileNotFoundError as e:
         raise CorpusError(origin, "no such file or directory") from e
     except IsADirectoryError as e:
         raise CorpusError(origin, "is a directory") from e
     except OSError as e:
         raise CorpusError(origin, f"cannot read ({e.strerror or e})") from e
+
+
+def stream_file(path: Path, limits: ReadLimits) -> Iterator[Article | ReadFailure]:
+    """The articles of one file: a JSONL export line by line, any other file read whole."""
+    origin = _origin(path)
+    kind = EXTENSIONS.get(path.suffix.lower())
+    if kind is None:
+        with _open(path, origin) as f:
+            kind = sniff(_read(f, origin, 1024))
+    if kind == JSONL:
+        yield from _stream_jsonl(path, origin, limits)
+    else:
+        yield from _results(read_file(path, limits, kind))
+
+
+def read_file(path: Path, limits: ReadLimits, kind: str | None = None) -> ReadResult:
+    """One file read whole, if it holds at most `max_file_bytes`."""
+    origin = _origin(path)
+    with _open(path, origin) as f:
+        # read one byte past the limit: a device or pipe has no size to check beforehand
+        data = _read(f, origin, limits.max_file_bytes + 1)
     if len(data) > limits.max_file_bytes:
         size, limit = max(len(data), path.stat().st_size), limits.max_file_bytes
-        raise CorpusError(origin, f"too large ({human_size(size)}; limit {human_size(limit)})")
-    kind = EXTENSIONS.get(path.suffix.lower()) or sniff(data)
+        raise CorpusError(origin, f"too large ({human_size(size)}; limit {human_size(limit)}, "
+                                  f"set by {FILE_LIMIT_SETTING})")  # fmt: skip
+    kind = kind or EXTENSIONS.get(path.suffix.lower()) or sniff(data)
     return parse(kind, data, origin=origin, url=None, limits=limits)
+
+
+def _read(f: BinaryIO, origin: str, size: int) -> bytes:
+    try:
+        return f.read(size)
+    except IsADirectoryError as e:
+        raise CorpusError(origin, "is a directory") from e
+    except OSError as e:
+        raise CorpusError(origin, f"cannot read ({e.strerror or e})") from e
 
 
 def read_url(url: str, limits: ReadLimits) -> ReadResult:
@@ -224,8 +318,9 @@ def make_article(
     if clean:
         text = clean_text(text)
     if len(text) > limits.max_article_chars:
-        raise CorpusError(origin, f"article too long ({len(text):,} characters; the limit is "
-                                  f"{limits.max_article_chars:,})")  # fmt: skip
+        raise CorpusError(origin, f"article too long ({len(text):,} characters; limit "
+                                  f"{limits.max_article_chars:,}, set by "
+                                  f"{ARTICLE_LIMIT_SETTING})")  # fmt: skip
     title = " ".join((title or "").split())
     if not title:
         title, text = split_title(text)
@@ -326,40 +421,103 @@ def _parse_html(data: bytes, *, origin: str, url: str | None, limits: ReadLimits
     return ReadResult(articles=[article])
 
 
+def _jsonl_record(line: str, where: str, limits: ReadLimits) -> Article:
+    """One line of a JSONL export as an article (keys: text, title, url, source, published, id)."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise CorpusError(where, f"malformed JSON ({e.msg})") from e
+    if not isinstance(record, dict):
+        raise CorpusError(where, "not a JSON object")
+    body = record.get("text")
+    if not isinstance(body, str) or not body.strip():
+        raise CorpusError(where, "missing or empty 'text'")
+    return make_article(
+        text=body,
+        origin=where,
+        limits=limits,
+        title=_str(record.get("title")),
+        url=_str(record.get("url")),
+        source=_str(record.get("source")),
+        published=record.get("published"),
+        given_id=_str(record.get("id")),
+    )
+
+
 def _parse_jsonl(data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
+    """JSONL held whole (a download, a UTF-16 file); files are streamed by `_stream_jsonl`."""
     text = decode(data, origin)
     result = ReadResult()
     # "\n" alone ends a record: splitlines() would also split at U+2028 inside a JSON string
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        where = f"{origin}:{number}"
         try:
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise CorpusError(where, "not a JSON object")
-            body = record.get("text")
-            if not isinstance(body, str) or not body.strip():
-                raise CorpusError(where, "missing or empty 'text'")
-            result.articles.append(
-                make_article(
-                    text=body,
-                    origin=where,
-                    limits=limits,
-                    title=_str(record.get("title")),
-                    url=_str(record.get("url")),
-                    source=_str(record.get("source")),
-                    published=record.get("published"),
-                    given_id=_str(record.get("id")),
-                )
-            )
-        except json.JSONDecodeError as e:
-            result.failures.append(f"{where}: malformed JSON ({e.msg})")
+            result.articles.append(_jsonl_record(line, f"{origin}:{number}", limits))
         except CorpusError as e:
             result.failures.append(str(e))
     if not result.articles and not result.failures:
         raise CorpusError(origin, "no articles in JSONL")
     return result
+
+
+def _stream_jsonl(path: Path, origin: str, limits: ReadLimits) -> Iterator[Article | ReadFailure]:
+    """A JSONL file one line at a time: memory holds one record, whatever the file's size."""
+    with _open(path, origin) as f:
+        head = _read(f, origin, 8192)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 lines do not end in b"\n"
+            yield from _results(read_file(path, limits, JSONL))
+            return
+        if b"\x00" in head:
+            raise CorpusError(origin, "binary file, not text")
+        f.seek(0)
+        found = False
+        for number, line in enumerate(_lines(f, origin, limits.max_file_bytes), start=1):
+            where = f"{origin}:{number}"
+            if isinstance(line, int):
+                found = True
+                yield ReadFailure(f"{where}: record too large ({human_size(line)}; limit "
+                                  f"{human_size(limits.max_file_bytes)}, set by "
+                                  f"{FILE_LIMIT_SETTING})")  # fmt: skip
+                continue
+            if not line.strip():
+                continue
+            found = True
+            try:
+                text = line.removeprefix(b"\xef\xbb\xbf") if number == 1 else line
+                yield _jsonl_record(_decode_line(text, where), where, limits)
+            except CorpusError as e:
+                yield ReadFailure(str(e))
+        if not found:
+            raise CorpusError(origin, "empty file")
+
+
+def _lines(f: BinaryIO, origin: str, limit: int) -> Iterator[bytes | int]:
+    """The lines of a file; in place of a line longer than `limit`, its size (it is skipped)."""
+    while True:
+        try:
+            line = f.readline(limit + 1)
+        except OSError as e:
+            raise CorpusError(origin, f"cannot read ({e.strerror or e})") from e
+        if not line:
+            return
+        if len(line) <= limit:
+            yield line
+            continue
+        size = len(line)
+        while not line.endswith(b"\n"):
+            line = f.readline(1 << 20)
+            if not line:
+                break
+            size += len(line)
+        yield size
+
+
+def _decode_line(line: bytes, where: str) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return decode(line, where)  # a legacy encoding, guessed line by line
 
 
 def _str(value: object) -> str | None:

@@ -54,6 +54,13 @@ class ArticleInfo:
 
 
 @dataclass(frozen=True)
+class ReadFailure:
+    """One part of an input that could not be read, in one line: "origin: reason"."""
+
+    message: str
+
+
+@dataclass(frozen=True)
 class ReadResult:
     """What reading one input produced: the articles, and a reason for each part that failed."""
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import fcntl
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -61,6 +61,7 @@ WRITE_BATCH_ARTICLES = 2000  # salvage re-inserts this many articles per commit
 MIN_BATCH_CHARS = 2_000_000
 MAX_BATCH_CHARS = 60_000_000
 PASSAGE_CHARS = 600  # a typical passage, to size the index in characters
+ENCODE_PASSAGES = 128  # passages encoded between two progress reports (and stop checks)
 
 
 def vectors_file(generation: int) -> str:
@@ -80,6 +81,7 @@ class IngestReport:
     unchanged: list[ArticleInfo] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     passages: int = 0
+    interrupted: bool = False  # stopped early: what was encoded is committed, the rest is not
 
     def merge(self, other: IngestReport) -> None:
         self.added += other.added
@@ -87,6 +89,23 @@ class IngestReport:
         self.unchanged += other.unchanged
         self.failed += other.failed
         self.passages += other.passages
+        self.interrupted = self.interrupted or other.interrupted
+
+
+def _chunks(
+    pending: Sequence[tuple[Article, str, list[Passage], list[str]]], passages: int
+) -> Iterator[list[tuple[Article, str, list[Passage], list[str]]]]:
+    """Consecutive runs of articles holding about `passages` passages each."""
+    chunk: list[tuple[Article, str, list[Passage], list[str]]] = []
+    size = 0
+    for item in pending:
+        chunk.append(item)
+        size += len(item[2])
+        if size >= passages:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def _info(article: Article) -> ArticleInfo:
@@ -341,24 +360,42 @@ class Archive(Searching):
                 self._remove_stale_files(self._generation)
             yield
 
-    def add(self, articles: Iterable[Article]) -> IngestReport:
-        """Add new articles, replace changed ones, skip unchanged ones; never re-encode the rest."""
+    def add(
+        self,
+        articles: Iterable[Article],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> IngestReport:
+        """Add new articles, replace changed ones, skip unchanged ones; never re-encode the rest.
+
+        `articles` is read lazily and committed in batches. `progress(articles, passages)` hears
+        of each step done; once `stop()` says so, what is encoded is committed and the rest is
+        left for the next run (`report.interrupted`).
+        """
         report = IngestReport()
         batch: list[Article] = []
         size = 0
         seen: set[str] = set()
         for article in articles:
+            if stop is not None and stop():
+                report.interrupted = True
+                break
             if article.id in seen:
                 report.unchanged.append(_info(article))
+                if progress is not None:
+                    progress(1, 0)
                 continue
             seen.add(article.id)
             batch.append(article)
             size += len(article.text)
             if size >= self._batch_chars():
-                report.merge(self._add_batch(batch))
+                report.merge(self._add_batch(batch, progress, stop))
                 batch, size = [], 0
+                if report.interrupted:
+                    return report
         if batch:
-            report.merge(self._add_batch(batch))
+            report.merge(self._add_batch(batch, progress, stop))
         return report
 
     def _batch_chars(self) -> int:
@@ -366,13 +403,17 @@ class Archive(Searching):
         grown = self.passage_count * PASSAGE_CHARS // 4
         return min(MAX_BATCH_CHARS, max(MIN_BATCH_CHARS, grown))
 
-    def _add_batch(self, articles: list[Article]) -> IngestReport:
+    def _add_batch(
+        self,
+        articles: list[Article],
+        progress: Callable[[int, int], None] | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> IngestReport:
         report = IngestReport()
         with self._write_lock():
             hashes = self.store.article_hashes(a.id for a in articles)
             incoming = {a.id for a in articles}
-            change = _Change()
-            pending: list[tuple[Article, str, list[Passage]]] = []
+            pending: list[tuple[Article, str, list[Passage], list[str]]] = []
             for article in articles:
                 digest = article_hash(article)
                 if hashes.get(article.id) == digest:
@@ -385,14 +426,26 @@ class Archive(Searching):
                         for old in self.store.article_ids_by_origin(article.origin)
                         if old not in incoming
                     ]
-                (report.updated if replaced else report.added).append(_info(article))
-                change.deletes += replaced
-                first_added = self.store.added_dates(replaced).values()
-                if first_added:
-                    change.keep_added[article.id] = min(first_added)
                 passages = split_passages(article.id, article.text, self.split_config)
-                pending.append((article, digest, passages))
-            report.passages = self._encode_into(change, pending)
+                pending.append((article, digest, passages, replaced))
+            if progress is not None and report.unchanged:
+                progress(len(report.unchanged), 0)
+            change = _Change()
+            # encoded a few hundred passages at a time, so progress moves and a stop loses little
+            for chunk in _chunks(pending, ENCODE_PASSAGES):
+                if stop is not None and stop():
+                    report.interrupted = True
+                    break
+                encoded = self._encode_into(change, [(a, d, p) for a, d, p, _ in chunk])
+                report.passages += encoded
+                for article, _, _, replaced in chunk:
+                    (report.updated if replaced else report.added).append(_info(article))
+                    change.deletes += replaced
+                    first_added = self.store.added_dates(replaced).values()
+                    if first_added:
+                        change.keep_added[article.id] = min(first_added)
+                if progress is not None:
+                    progress(len(chunk), encoded)
             if change.inserts or change.deletes:
                 self._commit(change)
         return report

@@ -15,10 +15,22 @@ from corpus.bundled import bundled_articles  # noqa: E402
 from corpus.types import Article  # noqa: E402
 from index import Archive  # noqa: E402
 from index.encoder import SentenceTransformerEncoder  # noqa: E402
-from index.onnx_encoder import OnnxEncoder  # noqa: E402
+from index.onnx_encoder import OnnxEncoder, default_cache_dir  # noqa: E402
 from tests.fakes import HashEncoder  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every per-user directory (cache, data, config, home) in a temporary one, for the tests and
+    the processes they start: no test reads or writes the real ~/.cache/newsqa or index."""
+    root = tmp_path_factory.mktemp("user")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
+            (root / name).mkdir()
+            patch.setenv(name, str(root / name))
+        yield root
 
 
 @pytest.fixture
@@ -34,9 +46,10 @@ def archive(tmp_path: Path, fake_encoder: HashEncoder) -> Iterator[Archive]:
 
 
 @pytest.fixture(scope="session")
-def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh ONNX cache per session: the export itself is under test, not a stale file."""
-    return tmp_path_factory.mktemp("onnx-cache")
+def onnx_cache(user_dirs: Path) -> Path:
+    """A fresh ONNX cache per session: the export itself is under test, not a stale file. It is
+    the default cache directory, so commands run by the tests find the same export."""
+    return default_cache_dir()
 
 
 @pytest.fixture(scope="session")

@@ -171,3 +171,15 @@ def test_installed_script_end_to_end(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "pressure of sanctions" in done.stdout
     assert "Loading weights" not in done.stderr  # library progress noise stays quiet
+
+
+def test_tests_never_touch_the_real_user_directories(user_dirs: Path) -> None:
+    import pwd
+
+    from bot.settings import Settings
+    from index.onnx_encoder import default_cache_dir
+
+    real_home = Path(pwd.getpwuid(os.getuid()).pw_dir)
+    for path in (default_cache_dir(), Settings().index_dir, Path("~").expanduser()):
+        assert path.is_relative_to(user_dirs)
+        assert not path.is_relative_to(real_home)

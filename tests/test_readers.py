@@ -454,20 +454,27 @@ def test_whitespace_only_file_is_empty(tmp_path: Path) -> None:
 def test_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     limits = ReadLimits(max_file_bytes=len(GOOD) + 10)
     reason = read_beside_good(tmp_path, "big.txt", "x " * 200, limits)
-    assert reason == f"too large (400 bytes; limit {len(GOOD) + 10} bytes)"
+    assert reason == (
+        f"too large (400 bytes; limit {len(GOOD) + 10} bytes, "
+        "set by max_file_mb (NEWSQA_MAX_FILE_MB))"
+    )
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
 def test_file_that_reports_no_size_is_cut_at_the_limit() -> None:
     # /proc files say st_size 0, as devices and pipes do; /dev/zero would never end
     failure = only_failure(read("/proc/self/status", ReadLimits(max_file_bytes=100)))
-    assert re.fullmatch(r"/proc/\d+/status: too large \(101 bytes; limit 100 bytes\)", failure)
+    limit = r"limit 100 bytes, set by max_file_mb \(NEWSQA_MAX_FILE_MB\)"
+    assert re.fullmatch(rf"/proc/\d+/status: too large \(101 bytes; {limit}\)", failure)
 
 
 def test_article_over_the_character_limit_is_refused(tmp_path: Path) -> None:
     limits = ReadLimits(max_article_chars=200)
     reason = read_beside_good(tmp_path, "long.txt", "Long one\n\n" + "word " * 100, limits)
-    assert reason == "article too long (509 characters; the limit is 200)"
+    assert reason == (
+        "article too long (509 characters; limit 200, "
+        "set by max_article_chars (NEWSQA_MAX_ARTICLE_CHARS))"
+    )
 
 
 def test_nonexistent_path(tmp_path: Path) -> None:
