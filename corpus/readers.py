@@ -22,6 +22,7 @@ from corpus.clean import clean_text, infer_title, split_title
 from corpus.dates import normalize_date
 from corpus.errors import CorpusError
 from corpus.fetch import Fetched, FetchPolicy, fetch, human_size
+from corpus.html import extract_page
 from corpus.ids import article_id, normalize_url
 from corpus.types import Article, ReadFailure, ReadResult
 
@@ -395,28 +396,17 @@ def _parse_markdown(data: bytes, *, origin: str, url: str | None, limits: ReadLi
 
 
 def _parse_html(data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
-    import trafilatura  # heavy; only HTML needs it
-
-    html = decode(data, origin)
-    doc = trafilatura.bare_extraction(
-        html, url=url, with_metadata=True, include_comments=False, include_tables=False
-    )
-    text = getattr(doc, "text", None) if doc is not None else None
-    if not text or not text.strip():
+    page = extract_page(decode(data, origin), url)
+    if page is None:
         raise CorpusError(origin, "no article text found in the HTML")
-    title = (getattr(doc, "title", None) or "").strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if lines and title and lines[0] == title:
-        lines = lines[1:]
-    page_url = url or getattr(doc, "url", None)
     article = make_article(
-        text="\n\n".join(lines),
+        text=page.text,
         origin=origin,
         limits=limits,
-        title=title or None,
-        url=page_url,
-        source=getattr(doc, "sitename", None) or getattr(doc, "hostname", None),
-        published=getattr(doc, "date", None),
+        title=page.title,
+        url=page.url,
+        source=page.source,
+        published=page.published,
     )
     return ReadResult(articles=[article])
 

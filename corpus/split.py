@@ -40,6 +40,8 @@ _ACRONYM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 _WORD = re.compile(r"[^\s.,;:!?”’\"')\]]+")
 _SPACED_DOT = re.compile(r"\.\s+$")  # ". . ." with any spaces, thin ones included
 _TERMINAL_END = re.compile(r"[.!?…:;][”’\"')\]»]*$")
+# a list item or a table row stands on its own line: the line after it never continues it
+_LIST_ITEM = re.compile(r"^(?:[-*•▪◦·–]\s|\d{1,3}[.)]\s|\|)")
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,14 @@ class SplitConfig:
 
 
 def paragraphs(text: str) -> list[Span]:
-    """Spans of paragraphs: blank lines separate them; a hard-wrapped line joins the one before."""
+    """Spans of paragraphs: blank lines separate them; a hard-wrapped line (one that starts in
+    lower case after a line not ending a sentence) joins the one before, except after a list item
+    or a table row. Headings, list items and table rows stay lines of their own."""
     spans: list[Span] = []
     start: int | None = None
     last_end = 0
     pos = 0
+    previous = ""
     for line in text.splitlines(keepends=True):
         body = line.rstrip("\r\n")
         stripped = body.strip()
@@ -70,11 +75,14 @@ def paragraphs(text: str) -> list[Span]:
             continue
         lead = line_start + (len(body) - len(body.lstrip()))
         tail = line_start + len(body.rstrip())
+        # the paragraph so far ends where its last line does: only that line is looked at
         wrapped = (
             start is not None
-            and not _TERMINAL_END.search(text[start:last_end])
             and stripped[0].islower()
+            and not _TERMINAL_END.search(previous)
+            and not _LIST_ITEM.match(previous)
         )
+        previous = stripped
         if start is not None and not wrapped:
             spans.append((start, last_end))
             start = None

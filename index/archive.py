@@ -61,7 +61,7 @@ WRITE_BATCH_ARTICLES = 2000  # salvage re-inserts this many articles per commit
 MIN_BATCH_CHARS = 2_000_000
 MAX_BATCH_CHARS = 60_000_000
 PASSAGE_CHARS = 600  # a typical passage, to size the index in characters
-ENCODE_PASSAGES = 128  # passages encoded between two progress reports (and stop checks)
+ENCODE_PASSAGES = 64  # passages encoded between two progress reports (and stop checks)
 
 
 def vectors_file(generation: int) -> str:
