@@ -75,7 +75,7 @@ def ingest(args: argparse.Namespace) -> int:
         finally:
             progress.close()
     if not tty and not report.interrupted:
-        _say(f"newsqa: done: {progress.line()}")
+        _say(f"newsqa: done: {progress.line(overall=True)}")
     if args.json:
         print(
             json.dumps(

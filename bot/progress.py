@@ -47,6 +47,8 @@ class IngestProgress:
         self._clock = clock
         self._started = clock()
         self._last_line = self._started
+        self._last_articles = 0
+        self._rate: float | None = None
         self._bar = None
         self.tty = bar
         if bar:
@@ -70,13 +72,17 @@ class IngestProgress:
             return
         now = self._clock()
         if now - self._last_line >= self._interval:
-            self._last_line = now
+            recent = (self.articles - self._last_articles) / max(now - self._last_line, 1e-9)
+            # a moving average: articles skipped as unchanged fly by, new ones are encoded slowly
+            self._rate = recent if self._rate is None else 0.5 * recent + 0.5 * self._rate
+            self._last_line, self._last_articles = now, self.articles
             print(f"newsqa: {self.line(now)}", file=self._stream, flush=True)
 
-    def line(self, now: float | None = None) -> str:
-        """'1,200 of 3,300 articles (36%), 9,800 passages, 12.5 articles/s, about 2m48s left'."""
+    def line(self, now: float | None = None, *, overall: bool = False) -> str:
+        """'1,200 of 3,300 articles (36%), 9,800 passages, 12.5 articles/s, about 2m48s left'; the
+        rate is the recent one, or with `overall` the whole run's."""
         elapsed = max((now if now is not None else self._clock()) - self._started, 1e-9)
-        rate = self.articles / elapsed
+        rate = self.articles / elapsed if overall or self._rate is None else self._rate
         parts = [f"{self.articles:,} articles"]
         if self.total:
             share = min(self.articles / self.total, 1.0)

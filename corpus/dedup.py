@@ -1,9 +1,11 @@
 """Near-duplicate articles: the same story from two URLs, or one wire copy carried by two outlets.
 
-MinHash over 5-word shingles estimates the Jaccard similarity of two texts; locality-sensitive
+MinHash over 3-word shingles estimates the Jaccard similarity of two texts; locality-sensitive
 hashing (16 bands of 4 rows) finds the candidates without comparing every pair, so a million
 articles cost one indexed lookup per band. Two articles whose estimated similarity reaches
-`DUPLICATE_JACCARD` are one story.
+`DUPLICATE_JACCARD` are one story. Shingles of three words, not five, let two short copies that
+differ by a word reach it (a 30-word brief with one word changed shares 0.81 of its 3-word runs,
+0.68 of its 5-word ones), while two different briefs sharing a standard footer stay apart.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import numpy as np
 HASHES = 64
 BANDS = 16
 ROWS = HASHES // BANDS
-SHINGLE_WORDS = 5
+SHINGLE_WORDS = 3
+VERSION = f"minhash-{HASHES}x{SHINGLE_WORDS}w"  # signatures of another version are made again
 DUPLICATE_JACCARD = 0.7
+ESTIMATE_MARGIN = 0.2  # candidates estimated this close to the bar are measured exactly
 _PRIME = (1 << 31) - 1  # a * x + b stays below 2**63 for 32-bit shingles: no uint64 overflow
 _rng = np.random.default_rng(20171201)
 _A = _rng.integers(1, _PRIME, size=(HASHES, 1), dtype=np.uint64)
@@ -27,7 +31,7 @@ _WORD = re.compile(r"\w+")
 
 
 def shingles(text: str) -> set[int]:
-    """32-bit hashes of the overlapping 5-word runs of the text, case and punctuation ignored."""
+    """32-bit hashes of the overlapping 3-word runs of the text, case and punctuation ignored."""
     words = [w.casefold() for w in _WORD.findall(text)]
     if len(words) < SHINGLE_WORDS:
         words = words + [""] * (SHINGLE_WORDS - len(words))
@@ -52,6 +56,11 @@ def bands(sig: Sequence[int]) -> list[int]:
         digest = hashlib.blake2b(f"{band}:{rows}".encode(), digest_size=8).digest()
         keys.append(int.from_bytes(digest, "little") >> 1)
     return keys
+
+
+def jaccard(a: set[int], b: set[int]) -> float:
+    """The exact Jaccard similarity of two shingle sets."""
+    return len(a & b) / len(a | b) if a or b else 1.0
 
 
 def similarity(a: Sequence[int], b: Sequence[int]) -> float:

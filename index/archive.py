@@ -506,7 +506,7 @@ class Archive(Searching):
                     new_vectors.append(vectors)
                     sig = signature(article.text)
                     Store.insert_signature(
-                        db, article.id, sig, Store.find_story(db, sig, article.id)
+                        db, article.id, sig, Store.find_story(db, sig, article.id, article.text)
                     )
                     Store.insert_quotes(db, article.id, extract_quotes(article))
                 Store.set_meta(db, "generation", str(generation))
@@ -566,7 +566,8 @@ class Archive(Searching):
                 Store.insert_quotes(db, article.id, extract_quotes(article))
             for article_id, text in self.store.articles_without_signature():
                 sig = signature(text)
-                Store.insert_signature(db, article_id, sig, Store.find_story(db, sig, article_id))
+                story = Store.find_story(db, sig, article_id, text)
+                Store.insert_signature(db, article_id, sig, story)
             Store.set_meta(db, "generation", str(generation))
             Store.set_meta(db, "updated", now)
             self._vectors.save(self.directory / vectors_file(generation))

@@ -79,3 +79,55 @@ def test_rebuild_backfills_stories_for_older_indexes(archive: Archive) -> None:
     archive.rebuild()
     ids = [h.article.id for h in archive.search("farmers highway taxes", k=5)]
     assert len(set(ids) & {"w1", "w2"}) == 1
+
+
+BRIEF = (
+    "The city council voted on Monday to close the old swimming pool on Elm Street next month, "
+    "citing repair costs of two million euros."
+)
+FOOTER = (
+    "The Harbour Gazette is published every weekday morning by Harbour Media Group and "
+    "delivered to subscribers across the region."
+)
+
+
+def test_two_short_copies_one_word_apart_are_one_story(archive: Archive) -> None:
+    copy = BRIEF.replace("Monday", "Tuesday")
+    assert dedup.similarity(dedup.signature(BRIEF), dedup.signature(copy)) >= 0.7
+    archive.add(
+        [
+            make_article("b1", BRIEF, title="Pool to close", url="https://one.example/pool"),
+            make_article("b2", copy, title="Elm Street pool closes", url="https://two.example/p"),
+        ]
+    )
+    stories = archive.store.stories(["b1", "b2"])
+    assert stories["b1"] == stories["b2"] == "b1"
+
+
+def test_short_stories_sharing_a_footer_stay_apart(archive: Archive) -> None:
+    other = (
+        "Fishermen in the north harbour landed a record catch of herring on Saturday, the port "
+        "authority said, the largest since records began."
+    )
+    first, second = f"{BRIEF}\n\n{FOOTER}", f"{other}\n\n{FOOTER}"
+    assert dedup.similarity(dedup.signature(first), dedup.signature(second)) < 0.5
+    archive.add([make_article("s1", first), make_article("s2", second)])
+    stories = archive.store.stories(["s1", "s2"])
+    assert stories == {"s1": "s1", "s2": "s2"}
+
+
+def test_an_index_with_older_signatures_gets_them_made_again(archive: Archive) -> None:
+    archive.add([make_article("b1", BRIEF), make_article("b2", BRIEF.replace("Monday", "Sunday"))])
+    with archive.store.transaction() as db:  # as an index of the 5-word version left them
+        db.execute("UPDATE signatures SET story = article_id")
+        db.execute("UPDATE meta SET value = 'minhash-64x5w' WHERE key = 'dedup'")
+    directory = archive.directory
+    archive.close()
+    from index.store import Store
+
+    store = Store(directory / "newsqa.sqlite")
+    try:
+        assert store.get_meta("dedup") == dedup.VERSION
+        assert store.stories(["b1", "b2"]) == {"b1": "b1", "b2": "b1"}
+    finally:
+        store.close()

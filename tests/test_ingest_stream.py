@@ -185,6 +185,21 @@ def test_progress_lines_say_rate_and_time_left() -> None:
     ]
 
 
+def test_time_left_follows_the_recent_rate_not_the_skipped_articles() -> None:
+    now = [0.0]
+    out = io.StringIO()
+    progress = IngestProgress(300, out, bar=False, interval=10.0, clock=lambda: now[0])
+    now[0] = 10.0
+    progress.advance(100)  # unchanged articles, skipped at once
+    for _ in range(4):
+        now[0] += 10.0
+        progress.advance(10, 80)  # then one article a second
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("10.0 articles/s, about 20s left")
+    assert lines[-1].endswith("1.6 articles/s, about 1m42s left")
+    assert progress.line(overall=True).endswith("2.8 articles/s, about 57s left")
+
+
 def test_progress_on_a_terminal_is_a_bar_with_passages_rate_and_time_left() -> None:
     out = io.StringIO()
     progress = IngestProgress(300, out, bar=True)
