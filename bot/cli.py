@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("list", commands.list_articles, "list the articles in the index")
     p.add_argument("--json", action="store_true", help="print JSON lines")
 
+    p = command("show", commands.show, "print one article as stored: metadata and full text")
+    p.add_argument("id", metavar="ID", help="the article's id (or a unique id prefix)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
     p = command("remove", commands.remove, "remove articles by id (or unique id prefix)")
     p.add_argument("ids", nargs="+", metavar="ID")
 

@@ -191,6 +191,50 @@ def list_articles(args: argparse.Namespace) -> int:
     return 0
 
 
+def show(args: argparse.Namespace) -> int:
+    """One article as stored: its metadata and its whole text, to see what extraction kept."""
+    with open_archive(args.settings, seed_bundled=False, check_model=False) as archive:
+        article = archive.article(args.id)
+        stored = archive.stored(article.id)
+    if stored is None:  # removed by another writer in between
+        raise ArchiveError(f"no article has the id {args.id!r}; see `newsqa list`")
+    if args.json:
+        record = {
+            **asdict(article),
+            "pages": list(article.pages),
+            "passages": stored.passages,
+            "added": stored.added,
+            "updated": stored.updated,
+        }
+        print(json.dumps(record, ensure_ascii=False))
+        return 0
+    rows = [
+        ("id", article.id),
+        ("title", article.title),
+        ("source", article.source or "-"),
+        ("published", article.published or "-"),
+        ("url", article.url or "-"),
+        ("origin", article.origin),
+        ("pages", _pages(article) or "-"),
+        ("passages", stored.passages),
+        ("characters", f"{len(article.text):,}"),
+        ("added", stored.added),
+        ("updated", stored.updated),
+    ]
+    for name, value in rows:
+        print(f"{name:<11} {one_line(str(value))}")
+    print()
+    print(article.text)
+    return 0
+
+
+def _pages(article: Article) -> str:
+    """'3 (text offsets 0, 1812, 3950)' for a paged document."""
+    if not article.pages:
+        return ""
+    return f"{len(article.pages)} (text offsets {', '.join(map(str, article.pages))})"
+
+
 def remove(args: argparse.Namespace) -> int:
     with open_archive(args.settings, check_model=False) as archive:
         removed = archive.remove(args.ids)

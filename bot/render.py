@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.answer import NO_ANSWER, Answer, Citation
-from corpus.types import ArticleInfo
+from corpus.types import ArticleInfo, Passage
 
 
 def where(article: ArticleInfo) -> str:
@@ -15,6 +15,21 @@ def byline(article: ArticleInfo) -> str:
     """'Title — Outlet, 2017-12-01' with whatever of outlet and date is known."""
     details = ", ".join(x for x in (article.source, (article.published or "")[:10]) if x)
     return f"{article.title} — {details}" if details else article.title
+
+
+def page_label(article: ArticleInfo, passage: Passage) -> str:
+    """'p. 4' or 'pp. 4–5' for a passage of a paged document (a PDF); '' for any other."""
+    pages = article.page_range(passage.start, passage.end)
+    if pages is None:
+        return ""
+    first, last = pages
+    return f"p. {first}" if first == last else f"pp. {first}–{last}"
+
+
+def cited_byline(c: Citation) -> str:
+    """The byline of a citation, with the page it quotes where the article has pages."""
+    page = page_label(c.article, c.passage)
+    return f"{byline(c.article)}, {page}" if page else byline(c.article)
 
 
 def excerpt(text: str, limit: int = 200) -> str:
@@ -33,6 +48,7 @@ def citation_json(c: Citation) -> dict[str, object]:
         "origin": c.article.origin,
         "passage_id": c.passage.id,
         "passage": c.passage.text,
+        "pages": list(c.article.page_range(c.passage.start, c.passage.end) or []),
         "score": round(c.score, 4),
         "also": [
             {
@@ -77,7 +93,7 @@ def abstention_lines(answer: Answer) -> list[str]:
         lines.append("")
         lines.append("May be related:")
         for c in answer.related:
-            lines.append(f"  [{c.n}] {byline(c.article)}")
+            lines.append(f"  [{c.n}] {cited_byline(c)}")
             lines.append(f"      {excerpt(c.passage.text)}")
     return lines
 
@@ -85,7 +101,7 @@ def abstention_lines(answer: Answer) -> list[str]:
 def sources_lines(citations: tuple[Citation, ...]) -> list[str]:
     lines = []
     for c in citations:
-        lines.append(f"[{c.n}] {byline(c.article)}")
+        lines.append(f"[{c.n}] {cited_byline(c)}")
         lines.append(f"    {where(c.article)}")
         if c.also:
             lines.append(f"    {also_reported(c)}")

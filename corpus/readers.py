@@ -7,6 +7,7 @@ file, or one empty feed entry) never stops the others.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +21,7 @@ import yaml
 
 from corpus.clean import clean_text, infer_title, split_title
 from corpus.dates import normalize_date
+from corpus.documents import document_title, docx_paragraphs, join_pages, page_text, pdf_pages
 from corpus.errors import CorpusError
 from corpus.fetch import Fetched, FetchPolicy, fetch, human_size
 from corpus.html import extract_page
@@ -27,12 +29,14 @@ from corpus.ids import article_id, normalize_url
 from corpus.types import Article, ReadFailure, ReadResult
 
 TEXT, MARKDOWN, HTML, JSONL, FEED = "text", "markdown", "html", "jsonl", "feed"
+PDF, DOCX = "pdf", "docx"
 EXTENSIONS = {
     ".txt": TEXT, ".text": TEXT,
     ".md": MARKDOWN, ".markdown": MARKDOWN,
     ".html": HTML, ".htm": HTML, ".xhtml": HTML,
     ".jsonl": JSONL, ".ndjson": JSONL,
     ".xml": FEED, ".rss": FEED, ".atom": FEED,
+    ".pdf": PDF, ".docx": DOCX,
 }  # fmt: skip
 _ID_OK = re.compile(r"^[\w.:@/-]{1,128}$")
 FILE_LIMIT_SETTING = "max_file_mb (NEWSQA_MAX_FILE_MB)"
@@ -227,6 +231,10 @@ def kind_of_response(fetched: Fetched) -> str:
 
 def sniff(data: bytes) -> str:
     """Guess a format from the first bytes of content with no telling extension."""
+    if data.startswith(b"%PDF-"):
+        return PDF
+    if data.startswith(b"PK\x03\x04") and b"word/" in data[:4096]:
+        return DOCX
     head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith(b"<?xml") or head.startswith((b"<rss", b"<feed", b"<rdf")):
         return HTML if b"<html" in head else FEED
@@ -242,7 +250,7 @@ def parse(
 ) -> ReadResult:
     parsers: dict[str, Callable[..., ReadResult]] = {
         TEXT: _parse_text, MARKDOWN: _parse_markdown, HTML: _parse_html,
-        JSONL: _parse_jsonl, FEED: _parse_feed,
+        JSONL: _parse_jsonl, FEED: _parse_feed, PDF: _parse_pdf, DOCX: _parse_docx,
     }  # fmt: skip
     return parsers[kind](data, origin=origin, url=url, limits=limits)
 
@@ -257,7 +265,7 @@ def decode(data: bytes, origin: str) -> str:
         except UnicodeDecodeError as e:
             raise CorpusError(origin, "invalid UTF-16 text") from e
     if data.startswith(b"%PDF"):
-        raise CorpusError(origin, "binary file (PDF is not supported; save it as text first)")
+        raise CorpusError(origin, "a PDF file, not text (name it .pdf to read it as a PDF)")
     if b"\x00" in data[:8192]:
         raise CorpusError(origin, "binary file, not text")
     try:
@@ -408,6 +416,38 @@ def _parse_html(data: bytes, *, origin: str, url: str | None, limits: ReadLimits
         source=page.source,
         published=page.published,
     )
+    return ReadResult(articles=[article])
+
+
+def _parse_pdf(data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
+    pages, meta = pdf_pages(data, origin)
+    text, starts = join_pages([page_text(page) for page in pages])
+    if not text.strip():
+        raise CorpusError(origin, f"no text in the PDF's {len(pages)} page(s): it looks scanned "
+                                  "(images of pages); run it through OCR first (for example "
+                                  "ocrmypdf), then ingest the result")  # fmt: skip
+    title = document_title(meta["title"], text)
+    first, _, rest = text.partition("\n")
+    if first.strip() == title and rest.strip():  # the title page's heading is the title
+        body = rest.lstrip("\n")
+        cut = len(text) - len(body)
+        text, starts = body, tuple(max(0, s - cut) for s in starts)
+    article = make_article(text=text, origin=origin, limits=limits, title=title, url=url,
+                           published=meta["date"], clean=False)  # fmt: skip
+    return ReadResult(articles=[dataclasses.replace(article, pages=starts)])
+
+
+def _parse_docx(data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
+    lines, meta = docx_paragraphs(data, origin)
+    text = clean_text("\n\n".join(lines))
+    if not text.strip():
+        raise CorpusError(origin, "no text in the DOCX")
+    title = document_title(meta["title"], text)
+    first, _, rest = text.partition("\n")
+    if first.strip() == title and rest.strip():
+        text = rest.strip("\n")
+    article = make_article(text=text, origin=origin, limits=limits, title=title, url=url,
+                           published=meta["date"])  # fmt: skip
     return ReadResult(articles=[article])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 
@@ -16,6 +17,7 @@ class Article:
     source: str | None = None
     published: str | None = None  # ISO 8601: "2017-12-01" or "2017-12-01T09:30:00+00:00"
     origin: str = ""  # the path or URL it was read from
+    pages: tuple[int, ...] = ()  # a paged document's page starts: offsets into `text`, in order
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,19 @@ class ArticleInfo:
     source: str | None
     published: str | None
     origin: str
+    pages: tuple[int, ...] = ()  # as Article.pages
+
+    def page_range(self, start: int, end: int) -> tuple[int, int] | None:
+        """The first and last page (from 1) that text[start:end] lies on; None if not paged."""
+        return page_range(self.pages, start, end)
+
+
+def page_range(pages: tuple[int, ...], start: int, end: int) -> tuple[int, int] | None:
+    if not pages:
+        return None
+    first = max(bisect_right(pages, start), 1)
+    last = max(bisect_right(pages, max(end - 1, start)), first)
+    return first, last
 
 
 @dataclass(frozen=True)

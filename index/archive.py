@@ -110,7 +110,13 @@ def _chunks(
 
 def _info(article: Article) -> ArticleInfo:
     return ArticleInfo(
-        article.id, article.title, article.url, article.source, article.published, article.origin
+        article.id,
+        article.title,
+        article.url,
+        article.source,
+        article.published,
+        article.origin,
+        article.pages,
     )
 
 
@@ -468,18 +474,21 @@ class Archive(Searching):
             offset = end
         return offset
 
+    def article(self, prefix: str) -> Article:
+        """The stored article with this id (or unique id prefix)."""
+        matches = self.store.find_article_ids(prefix) if prefix else []
+        if len(matches) != 1:
+            why = "no article has" if not matches else f"{len(matches)} articles have"
+            raise ArchiveError(f"{why} the id {prefix!r}; see `newsqa list`")
+        article = self.store.get_article(matches[0])
+        if article is None:  # removed by another writer in between
+            raise ArchiveError(f"no article has the id {prefix!r}; see `newsqa list`")
+        return article
+
     def remove(self, article_ids: Sequence[str]) -> list[ArticleInfo]:
         """Delete articles by id (or unique id prefix); returns what was removed."""
         with self._write_lock():
-            found: list[ArticleInfo] = []
-            for prefix in article_ids:
-                matches = self.store.find_article_ids(prefix) if prefix else []
-                if len(matches) != 1:
-                    why = "no article has" if not matches else f"{len(matches)} articles have"
-                    raise ArchiveError(f"{why} the id {prefix!r}; see `newsqa list`")
-                article = self.store.get_article(matches[0])
-                assert article is not None
-                found.append(_info(article))
+            found = [_info(self.article(prefix)) for prefix in article_ids]
             self._commit(_Change(deletes=[info.id for info in found]))
             return found
 
@@ -600,6 +609,10 @@ class Archive(Searching):
 
     def articles(self) -> list[StoredArticle]:
         return self.store.list_articles()
+
+    def stored(self, article_id: str) -> StoredArticle | None:
+        """What the index keeps beside an article's text: passage count, when added."""
+        return next(iter(self.store.list_articles_by_id([article_id])), None)
 
     def check(self) -> list[str]:
         """Every problem found in the directory; an empty list means the index is sound."""

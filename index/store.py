@@ -26,7 +26,8 @@ from index.errors import IndexCorruptError
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-SCHEMA_VERSION = 2  # 2: passages.sentence_vectors (float16, one row per sentence of the passage)
+SCHEMA_VERSION = 3  # 2: passages.sentence_vectors (float16, one row per sentence of the passage)
+# 3: articles.pages (JSON: the offset in the text where each page starts, for PDF and the like)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -39,7 +40,8 @@ CREATE TABLE IF NOT EXISTS articles (
     origin TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     added TEXT NOT NULL,
-    updated TEXT NOT NULL
+    updated TEXT NOT NULL,
+    pages TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_origin ON articles(origin);
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
@@ -87,7 +89,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     title, text, tokenize = 'porter unicode61 remove_diacritics 2'
 );
 """
-_INFO_COLUMNS = "a.id, a.title, a.url, a.source, a.published, a.origin"
+_INFO_COLUMNS = "a.id, a.title, a.url, a.source, a.published, a.origin, a.pages"
 REPAIR = (
     "run `newsqa index rebuild` to save what can still be read into a fresh database (the "
     "damaged file is kept beside it), or restore the index directory from a backup"
@@ -155,7 +157,12 @@ def _info(row: Sequence[str | None]) -> ArticleInfo:
         source=row[3],
         published=row[4],
         origin=str(row[5]),
+        pages=_pages(row[6]),
     )
+
+
+def _pages(value: str | None) -> tuple[int, ...]:
+    return tuple(int(x) for x in json.loads(value)) if value else ()
 
 
 class Store:
@@ -198,13 +205,21 @@ class Store:
                 f"database {self.path} has schema {version}, newer than this newsqa's "
                 f"{SCHEMA_VERSION}; upgrade newsqa"
             )
+        if version < 3:
+            self._migrate_to_3(version)
+
+    def _migrate_to_3(self, version: int) -> None:
         if version < 2:
             # Old passages keep a NULL: their sentences are encoded when an answer needs them.
             with self.transaction() as db:
                 columns = {r[1] for r in db.execute("PRAGMA table_info(passages)")}
                 if "sentence_vectors" not in columns:
                     db.execute("ALTER TABLE passages ADD COLUMN sentence_vectors BLOB")
-                self.set_meta(db, "schema_version", str(SCHEMA_VERSION))
+                self.set_meta(db, "schema_version", "2")
+        with self.transaction() as db:
+            if "pages" not in {r[1] for r in db.execute("PRAGMA table_info(articles)")}:
+                db.execute("ALTER TABLE articles ADD COLUMN pages TEXT")
+            self.set_meta(db, "schema_version", str(SCHEMA_VERSION))
         if self.get_meta("dedup") != dedup.VERSION:
             self._redo_signatures()
 
@@ -289,15 +304,17 @@ class Store:
 
     def get_article(self, article_id: str) -> Article | None:
         rows = self.query(
-            "SELECT id, title, text, url, source, published, origin FROM articles WHERE id = ?",
+            "SELECT id, title, text, url, source, published, origin, pages FROM articles "
+            "WHERE id = ?",
             (article_id,),
         )
         if not rows:
             return None
         r = rows[0]
         return Article(
-            id=r[0], title=r[1], text=r[2], url=r[3], source=r[4], published=r[5], origin=r[6]
-        )
+            id=r[0], title=r[1], text=r[2], url=r[3], source=r[4], published=r[5], origin=r[6],
+            pages=_pages(r[7]),
+        )  # fmt: skip
 
     def find_article_ids(self, prefix: str) -> list[str]:
         return [
@@ -310,7 +327,17 @@ class Store:
             "FROM articles a LEFT JOIN passages p ON p.article_id = a.id "
             "GROUP BY a.id ORDER BY coalesce(a.published, ''), a.added, a.title"
         )
-        return [StoredArticle(_info(r[:6]), r[6], int(r[7]), r[8], r[9]) for r in rows]
+        return [StoredArticle(_info(r[:7]), r[7], int(r[8]), r[9], r[10]) for r in rows]
+
+    def list_articles_by_id(self, ids: Sequence[str]) -> list[StoredArticle]:
+        marks = ",".join("?" * len(ids)) or "NULL"
+        rows = self.query(
+            f"SELECT {_INFO_COLUMNS}, a.content_hash, count(p.id), a.added, a.updated "
+            "FROM articles a LEFT JOIN passages p ON p.article_id = a.id "
+            f"WHERE a.id IN ({marks}) GROUP BY a.id",
+            list(ids),
+        )
+        return [StoredArticle(_info(r[:7]), r[7], int(r[8]), r[9], r[10]) for r in rows]
 
     def passage_ids_of(self, db: sqlite3.Connection, article_ids: Sequence[str]) -> list[int]:
         ids: list[int] = []
@@ -352,7 +379,8 @@ class Store:
         `sentence_vectors`, one (sentences x dimension) array per passage, are stored as float16.
         """
         db.execute(
-            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO articles (id, title, text, url, source, published, origin, content_hash, "
+            "added, updated, pages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 article.id,
                 article.title,
@@ -364,6 +392,7 @@ class Store:
                 content_hash,
                 added or now,
                 now,
+                json.dumps(article.pages) if article.pages else None,
             ),
         )
         ids = []
@@ -460,7 +489,7 @@ class Store:
                 chunk,
             )
             for row in rows:
-                out[row[0]].append(_info(row[1:7]))
+                out[row[0]].append(_info(row[1:8]))
         return out
 
     @staticmethod
@@ -494,7 +523,7 @@ class Store:
             f"JOIN articles a ON a.id = q.article_id WHERE {where} ORDER BY a.added, q.start",
             params,
         )
-        return [(Quote(*r[:8]), _info(r[8:14])) for r in rows]
+        return [(Quote(*r[:8]), _info(r[8:15])) for r in rows]
 
     def articles_without_quotes(self) -> list[Article]:
         rows = self.query(
@@ -540,7 +569,7 @@ class Store:
                 passage = Passage(
                     article_id=r[1], ordinal=r[2], text=r[4], start=r[3], sentences=spans, id=r[0]
                 )
-                out[int(r[0])] = (passage, _info(r[6:12]))
+                out[int(r[0])] = (passage, _info(r[6:13]))
         return out
 
     def article_passages(self, article_id: str) -> list[Passage]:

@@ -183,3 +183,25 @@ def test_tests_never_touch_the_real_user_directories(user_dirs: Path) -> None:
     for path in (default_cache_dir(), Settings().index_dir, Path("~").expanduser()):
         assert path.is_relative_to(user_dirs)
         assert not path.is_relative_to(real_home)
+
+
+def test_show_prints_an_article_as_stored(
+    fake_cli_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "bridge.txt"
+    page.write_text("Bridge reopens\n\nThe harbour bridge reopened on Tuesday.\n\nTolls stay.\n")
+    assert main(["ingest", "--json", str(page)]) == 0
+    (added,) = json.loads(capsys.readouterr().out)["added"]
+    assert main(["show", added["id"][:6]]) == 0
+    out = capsys.readouterr().out
+    head, _, text = out.partition("\n\n")
+    assert text == "The harbour bridge reopened on Tuesday.\n\nTolls stay.\n"
+    assert f"id          {added['id']}" in head.splitlines()
+    assert "title       Bridge reopens" in head.splitlines()
+    assert f"origin      {page}" in head.splitlines()
+    assert main(["show", "--json", added["id"]]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["text"] == "The harbour bridge reopened on Tuesday.\n\nTolls stay."
+    assert (shown["title"], shown["passages"], shown["pages"]) == ("Bridge reopens", 1, [])
+    assert main(["show", "ffffffffff"]) == 1
+    assert "no article has the id 'ffffffffff'" in capsys.readouterr().err

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.answer import NO_ANSWER, Answer, Citation
-from bot.render import byline, excerpt, where
+from bot.render import byline, excerpt, page_label, where
 from corpus.types import ArticleInfo
 
 LIMIT = 4096  # Telegram's limit on a message's visible text
@@ -43,9 +43,14 @@ def _details(article: ArticleInfo) -> str:
     return ", ".join(x for x in (article.source, (article.published or "")[:10]) if x)
 
 
+def _cited_details(c: Citation) -> str:
+    """'Outlet, 2017-12-01', and the page quoted where the article has pages."""
+    return ", ".join(x for x in (_details(c.article), page_label(c.article, c.passage)) if x)
+
+
 def source_line(c: Citation) -> str:
     """'[1] Title — Outlet, 2017-12-01', the title linked to the article."""
-    details = _details(c.article)
+    details = _cited_details(c)
     tail = f" — {escape(details)}" if details else ""
     return f"[{c.n}] {link(escape(c.article.title), c.article.url)}{tail}"
 
@@ -96,7 +101,7 @@ def sources_paragraphs(answer: Answer) -> list[str]:
     for c in citations:
         head = f"<b>[{c.n}] {link(escape(c.article.title), c.article.url)}</b>"
         lines = [head]
-        if details := _details(c.article):
+        if details := _cited_details(c):
             lines.append(escape(details))
         lines.append(escape(where(c.article)))
         passage = escape(" ".join(c.passage.text.split()))
