@@ -125,6 +125,7 @@ def _articles(
         if not progress.tty:
             _say(f"newsqa: reading {one_line(item)}")
         for read in stream_input(item, limits):
+            progress.reading(1)
             if isinstance(read, ReadFailure):
                 report.failed.append(read.message)
                 progress.advance(1)

@@ -24,7 +24,9 @@ def duration(seconds: float) -> str:
 
 
 class IngestProgress:
-    """Counts articles (read, skipped or failed) and passages encoded, and shows them.
+    """Counts articles read, articles done (stored, skipped as unchanged, or failed) and passages
+    encoded, and shows them. Reading runs ahead of encoding by up to one commit's batch, so a
+    folder of slow pages shows its reading move before the first article is stored.
 
     `total` is the expected number of articles, or None when it cannot be known beforehand (a
     feed, a URL); without it there is no percentage and no time left.
@@ -40,6 +42,7 @@ class IngestProgress:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.total = total
+        self.read = 0
         self.articles = 0
         self.passages = 0
         self._stream = stream
@@ -63,12 +66,23 @@ class IngestProgress:
                 leave=True,
             )
 
+    def reading(self, articles: int = 1) -> None:
+        """`articles` more were read (or failed to be), not yet done."""
+        self.read += articles
+        self._show(0)
+
     def advance(self, articles: int, passages: int = 0) -> None:
+        """`articles` more are done, `passages` more encoded."""
         self.articles += articles
         self.passages += passages
+        self._show(articles)
+
+    def _show(self, articles: int) -> None:
         if self._bar is not None:
-            self._bar.set_postfix_str(f"{self.passages:,} passages", refresh=False)
-            self._bar.update(articles)
+            self._bar.set_postfix_str(
+                f"{self.read:,} read, {self.passages:,} passages", refresh=False
+            )
+            self._bar.update(articles)  # redraws at most ten times a second
             return
         now = self._clock()
         if now - self._last_line >= self._interval:
@@ -79,14 +93,16 @@ class IngestProgress:
             print(f"newsqa: {self.line(now)}", file=self._stream, flush=True)
 
     def line(self, now: float | None = None, *, overall: bool = False) -> str:
-        """'1,200 of 3,300 articles (36%), 9,800 passages, 12.5 articles/s, about 2m48s left'; the
-        rate is the recent one, or with `overall` the whole run's."""
+        """'1,200 of 3,300 articles (36%), 2,000 read, 9,800 passages, 12.5 articles/s, about
+        2m48s left'; the rate is the recent one, or with `overall` the whole run's."""
         elapsed = max((now if now is not None else self._clock()) - self._started, 1e-9)
         rate = self.articles / elapsed if overall or self._rate is None else self._rate
         parts = [f"{self.articles:,} articles"]
         if self.total:
             share = min(self.articles / self.total, 1.0)
             parts = [f"{self.articles:,} of {self.total:,} articles ({share:.0%})"]
+        if self.read > self.articles:
+            parts.append(f"{self.read:,} read")
         parts += [f"{self.passages:,} passages", f"{rate:.1f} articles/s"]
         if self.total and rate > 0 and self.articles < self.total:
             parts.append(f"about {duration((self.total - self.articles) / rate)} left")

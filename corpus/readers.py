@@ -24,12 +24,13 @@ from corpus.dates import normalize_date
 from corpus.documents import document_title, docx_paragraphs, join_pages, page_text, pdf_pages
 from corpus.errors import CorpusError
 from corpus.fetch import Fetched, FetchPolicy, fetch, human_size
-from corpus.html import extract_page
+from corpus.html import Page, extract_page
 from corpus.ids import article_id, normalize_url
+from corpus.mail import email_page, mhtml_page
 from corpus.types import Article, ReadFailure, ReadResult
 
 TEXT, MARKDOWN, HTML, JSONL, FEED = "text", "markdown", "html", "jsonl", "feed"
-PDF, DOCX = "pdf", "docx"
+PDF, DOCX, EMAIL, MHTML = "pdf", "docx", "email", "mhtml"
 EXTENSIONS = {
     ".txt": TEXT, ".text": TEXT,
     ".md": MARKDOWN, ".markdown": MARKDOWN,
@@ -37,6 +38,7 @@ EXTENSIONS = {
     ".jsonl": JSONL, ".ndjson": JSONL,
     ".xml": FEED, ".rss": FEED, ".atom": FEED,
     ".pdf": PDF, ".docx": DOCX,
+    ".eml": EMAIL, ".mht": MHTML, ".mhtml": MHTML,
 }  # fmt: skip
 _ID_OK = re.compile(r"^[\w.:@/-]{1,128}$")
 FILE_LIMIT_SETTING = "max_file_mb (NEWSQA_MAX_FILE_MB)"
@@ -251,6 +253,7 @@ def parse(
     parsers: dict[str, Callable[..., ReadResult]] = {
         TEXT: _parse_text, MARKDOWN: _parse_markdown, HTML: _parse_html,
         JSONL: _parse_jsonl, FEED: _parse_feed, PDF: _parse_pdf, DOCX: _parse_docx,
+        EMAIL: _parse_email, MHTML: _parse_mhtml,
     }  # fmt: skip
     return parsers[kind](data, origin=origin, url=url, limits=limits)
 
@@ -407,16 +410,7 @@ def _parse_html(data: bytes, *, origin: str, url: str | None, limits: ReadLimits
     page = extract_page(decode(data, origin), url)
     if page is None:
         raise CorpusError(origin, "no article text found in the HTML")
-    article = make_article(
-        text=page.text,
-        origin=origin,
-        limits=limits,
-        title=page.title,
-        url=page.url,
-        source=page.source,
-        published=page.published,
-    )
-    return ReadResult(articles=[article])
+    return _page_article(page, origin, limits)
 
 
 def _parse_pdf(data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
@@ -448,6 +442,20 @@ def _parse_docx(data: bytes, *, origin: str, url: str | None, limits: ReadLimits
         text = rest.strip("\n")
     article = make_article(text=text, origin=origin, limits=limits, title=title, url=url,
                            published=meta["date"])  # fmt: skip
+    return ReadResult(articles=[article])
+
+
+def _parse_email(data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
+    return _page_article(email_page(data, origin), origin, limits)
+
+
+def _parse_mhtml(data: bytes, *, origin: str, url: str | None, limits: ReadLimits) -> ReadResult:
+    return _page_article(mhtml_page(data, origin), origin, limits)
+
+
+def _page_article(page: Page, origin: str, limits: ReadLimits) -> ReadResult:
+    article = make_article(text=page.text, origin=origin, limits=limits, title=page.title,
+                           url=page.url, source=page.source, published=page.published)  # fmt: skip
     return ReadResult(articles=[article])
 
 

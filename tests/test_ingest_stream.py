@@ -200,6 +200,20 @@ def test_time_left_follows_the_recent_rate_not_the_skipped_articles() -> None:
     assert progress.line(overall=True).endswith("2.8 articles/s, about 57s left")
 
 
+def test_reading_shows_before_the_first_article_is_stored() -> None:
+    now = [0.0]
+    out = io.StringIO()
+    progress = IngestProgress(181, out, bar=False, interval=10.0, clock=lambda: now[0])
+    for _ in range(30):
+        now[0] += 1.0
+        progress.reading(2)
+    assert out.getvalue().splitlines() == [
+        "newsqa: 0 of 181 articles (0%), 20 read, 0 passages, 0.0 articles/s",
+        "newsqa: 0 of 181 articles (0%), 40 read, 0 passages, 0.0 articles/s",
+        "newsqa: 0 of 181 articles (0%), 60 read, 0 passages, 0.0 articles/s",
+    ]
+
+
 def test_progress_on_a_terminal_is_a_bar_with_passages_rate_and_time_left() -> None:
     out = io.StringIO()
     progress = IngestProgress(300, out, bar=True)
@@ -210,3 +224,4 @@ def test_progress_on_a_terminal_is_a_bar_with_passages_rate_and_time_left() -> N
     assert "\r" in screen
     last = screen.rstrip("\n").split("\r")[-1]
     assert "300/300" in last and "2,400 passages" in last and "articles/s" in last
+    assert "0 read" in last  # reading() was never called
