@@ -438,9 +438,9 @@ def test_binary_file_is_refused(tmp_path: Path) -> None:
     assert read_beside_good(tmp_path, "program.txt", data) == "binary file, not text"
 
 
-def test_pdf_is_refused(tmp_path: Path) -> None:
+def test_a_pdf_named_txt_is_refused_with_the_way_to_read_it(tmp_path: Path) -> None:
     reason = read_beside_good(tmp_path, "paper.txt", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
-    assert reason == "binary file (PDF is not supported; save it as text first)"
+    assert reason == "a PDF file, not text (name it .pdf to read it as a PDF)"
 
 
 def test_zero_byte_file_is_empty(tmp_path: Path) -> None:
