@@ -207,6 +207,8 @@ class Store:
             )
         if version < 3:
             self._migrate_to_3(version)
+        if self.get_meta("dedup") != dedup.VERSION:
+            self._redo_signatures()
 
     def _migrate_to_3(self, version: int) -> None:
         if version < 2:
@@ -220,8 +222,6 @@ class Store:
             if "pages" not in {r[1] for r in db.execute("PRAGMA table_info(articles)")}:
                 db.execute("ALTER TABLE articles ADD COLUMN pages TEXT")
             self.set_meta(db, "schema_version", str(SCHEMA_VERSION))
-        if self.get_meta("dedup") != dedup.VERSION:
-            self._redo_signatures()
 
     def _redo_signatures(self) -> None:
         """Signatures of another shingle size cannot be compared with new ones: make them all

@@ -131,3 +131,25 @@ def test_an_index_with_older_signatures_gets_them_made_again(archive: Archive) -
         assert store.stories(["b1", "b2"]) == {"b1": "b1", "b2": "b1"}
     finally:
         store.close()
+
+
+def test_an_index_of_schema_2_gains_pages_and_new_signatures(archive: Archive) -> None:
+    archive.add([make_article("b1", BRIEF), make_article("b2", BRIEF.replace("Monday", "Sunday"))])
+    with archive.store.transaction() as db:  # as newsqa before PDF pages and 3-word shingles
+        db.execute("ALTER TABLE articles DROP COLUMN pages")
+        db.execute("DELETE FROM meta WHERE key = 'dedup'")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        db.execute("UPDATE signatures SET story = article_id")
+    directory = archive.directory
+    archive.close()
+    from index.store import Store
+
+    store = Store(directory / "newsqa.sqlite")
+    try:
+        assert store.get_meta("schema_version") == "3"
+        assert store.get_meta("dedup") == dedup.VERSION
+        assert store.stories(["b1", "b2"]) == {"b1": "b1", "b2": "b1"}
+        article = store.get_article("b2")
+        assert article is not None and article.pages == ()
+    finally:
+        store.close()
