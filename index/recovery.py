@@ -81,10 +81,40 @@ def salvage_index(directory: Path, encoder_for: Callable[[str], Encoder]) -> Sal
             ) as archive:
                 reencoded = archive.add_salvaged(found)
                 generation = archive.generation
+                _copy_desk_state(copy, archive.store)
             kept = _swap_in(directory, fresh, generation)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return SalvageReport(len(found.articles), reencoded, _losses(found), kept)
+
+
+# Feeds and follows, and what the poller and the alerts remember (queued alerts name passage ids,
+# which a salvage renumbers: they are not kept).
+DESK_TABLES = ("feeds", "feed_items", "follows", "alerts_sent", "alerts_seen", "alerts_state")
+
+
+def _copy_desk_state(damaged: Path, store: Store) -> None:
+    """Copy the feed and follow tables' readable rows from the damaged database to the fresh one."""
+    from index.feeds import FeedStore
+    from index.follows import FollowStore
+
+    FeedStore(store), FollowStore(store)  # their tables, in the fresh database
+    db = sqlite3.connect(damaged)
+    try:
+        for table in DESK_TABLES:
+            try:
+                columns = [str(r[1]) for r in db.execute(f"PRAGMA table_info({table})")]
+                rows, _ = _readable_rows(db, table, ", ".join(columns)) if columns else ([], 0)
+                with store.transaction() as fresh:
+                    fresh.executemany(
+                        f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) "
+                        f"VALUES ({', '.join('?' * len(columns))})",
+                        [row[1:] for row in rows],
+                    )
+            except sqlite3.Error:
+                continue  # unreadable, or from another version: the articles matter more
+    finally:
+        db.close()
 
 
 @dataclass

@@ -357,3 +357,24 @@ def test_feeds_commands(
     with pytest.raises(SystemExit):
         main(["feeds", "remove"])
     assert "feeds remove needs at least one URL" in capsys.readouterr().err
+
+
+def test_a_salvaged_index_keeps_its_feeds_and_follows(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from index.follows import FollowStore
+    from index.recovery import salvage_index
+    from tests.conftest import make_article
+
+    directory = tmp_path / "index"
+    with Archive.open(directory, HashEncoder(), create=True) as archive:
+        archive.add([make_article("a", "The night ferry sails again.")])
+        FeedStore(archive.store).add("https://news.example/feed.xml", 60, 0.0)
+        FollowStore(archive.store).follow(7, 7, "night ferry", datetime.now(UTC))
+    salvage_index(directory, lambda model: HashEncoder())
+    with Archive.open(directory, HashEncoder()) as archive:
+        assert [f.url for f in FeedStore(archive.store).feeds()] == [
+            "https://news.example/feed.xml"
+        ]
+        assert [f.topic for f in FollowStore(archive.store).following(7)] == ["night ferry"]
+        assert len(archive.articles()) == 1

@@ -2,14 +2,16 @@
 
 Built once in post_init beside `BotServices`, over the same index directory. The feed poller runs
 in a thread of its own (fetching and encoding never block the event loop), idle while there are no
-feeds, and commits through a short-lived writer like uploads do; the answering archive picks up
-its articles on its next search. Every other method blocks on SQLite: call it in a worker thread.
+feeds, and commits through a writer of its own, opened once (loading the vectors of a large index
+takes a while); the answering archive picks up each commit on its next search. Every other
+method blocks on SQLite: call it in a worker thread.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 
 from bot.alerts import Alert, AlertDesk
 from bot.services import read_limits, search_config
@@ -38,13 +40,17 @@ class DeskServices:
         )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._feed_writer: Archive | None = None
 
-    def _writer(self) -> Archive:
-        return Archive.open(
-            self.settings.index_dir,
-            self.services.archive.encoder,
-            search=search_config(self.settings),
-        )
+    def _writer(self) -> AbstractContextManager[Archive]:
+        """The poller's writer (its thread alone uses it), opened on the first new article."""
+        if self._feed_writer is None:
+            self._feed_writer = Archive.open(
+                self.settings.index_dir,
+                self.services.archive.encoder,
+                search=search_config(self.settings),
+            )
+        return nullcontext(self._feed_writer)
 
     def start(self) -> None:
         """Start the feed poller (it waits quietly while no feed is followed)."""
@@ -59,6 +65,8 @@ class DeskServices:
         if self._thread is not None:
             self._thread.join(timeout)
         self.watcher.feeds.close()
+        if self._feed_writer is not None and not (self._thread and self._thread.is_alive()):
+            self._feed_writer.close()
         self.feeds.close()
         self.alerts.store.close()
 
