@@ -43,6 +43,8 @@ def feed_items(data: bytes, origin: str) -> list[FeedItem]:
     if not data.strip():
         raise CorpusError(origin, "empty feed")
     feed = feedparser.parse(data)
+    if not feed.entries and feed.get("version") and not feed.get("bozo"):
+        return []  # a well-formed feed with nothing in it yet
     if not feed.entries:
         reason = getattr(feed, "bozo_exception", None)
         detail = f" ({str(reason).splitlines()[0]})" if reason else ""

@@ -310,6 +310,16 @@ def test_a_feed_on_a_refused_address_fails_with_the_reason(
     assert site.requests == []
 
 
+def test_an_empty_feed_is_not_a_failure(archive: Archive, site: FeedServer, clock: Clock) -> None:
+    w = watcher(archive, clock)
+    w.feeds.add(site.feed_url, 60, clock.now)
+    [result] = w.poll_due()
+    assert (result.status, result.added, result.error) == ("ok", (), None)
+    site.publish(full_item("harbour", "Harbour reopens", 0))
+    clock.now += 60
+    assert [a.title for a in w.poll_due()[0].added] == ["Harbour reopens"]
+
+
 def test_not_a_feed_is_a_failure_of_that_feed(
     archive: Archive, site: FeedServer, clock: Clock
 ) -> None:

@@ -288,13 +288,13 @@ async def deliver_alerts(bot: Bot, context_data: dict[str, Any], every: float) -
     services: DeskServices = context_data["newsqa_desk"]
     limiter = RateLimiter(bot_state.settings.telegram_alert_limit, 3600.0)
     while True:
-        await asyncio.sleep(every)
         try:
             batches = await asyncio.to_thread(services.alert_batches)
             for batch in batches:
                 await _deliver(bot, services, bot_state, limiter, batch)
         except Exception:  # one bad round must not end the alerts
             log.exception("delivering alerts failed")
+        await asyncio.sleep(every)
 
 
 async def _deliver(
