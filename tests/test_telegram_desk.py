@@ -1,0 +1,76 @@
+"""Alert delivery in process: the rate limit keeps alerts waiting, an outsider's are dropped, and
+the HTML sent is what Telegram accepts (checked by the Bot API fake's own parser)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.alerts import AlertDesk
+from bot.telegram.access import AccessPolicy, RateLimiter
+from bot.telegram.desk import _deliver
+from index import Archive
+from tests.conftest import make_article
+from tests.telegram_fake import check_text
+
+ALICE, MALLORY = 501, 666
+
+
+@dataclass
+class SentAlert:
+    chat_id: int
+    text: str
+
+
+@dataclass
+class FakeBot:
+    """What `_deliver` needs of telegram.Bot: send_message, checked like the Bot API fake does."""
+
+    sent: list[SentAlert] = field(default_factory=list)
+
+    async def send_message(self, chat_id: int, text: str, **kw: Any) -> None:
+        check_text(text, kw.get("parse_mode"))
+        self.sent.append(SentAlert(chat_id, text))
+
+
+@dataclass
+class Services:
+    """The two DeskServices methods `_deliver` calls, over a real AlertDesk."""
+
+    alerts: AlertDesk
+
+    def mark_sent(self, batch: list[Any]) -> None:
+        self.alerts.mark_sent(batch)
+
+
+@dataclass
+class State:
+    policy: AccessPolicy
+
+
+def test_rate_limited_alerts_wait_and_outsiders_get_none(archive: Archive) -> None:
+    desk = AlertDesk(archive.store)
+    desk.scan()
+    desk.follow(ALICE, ALICE, "night ferry")
+    desk.follow(MALLORY, MALLORY, "night ferry")
+    archive.add([make_article("a", "The night ferry <returns> & sails.", url="https://n.x/a")])
+    desk.scan()
+    bot, services = FakeBot(), Services(desk)
+    state = State(AccessPolicy(allowed_users=frozenset({ALICE})))
+    limiter = RateLimiter(1, 3600.0)
+
+    async def deliver_all() -> None:
+        for batch in desk.batches():
+            await _deliver(bot, services, state, limiter, batch)  # type: ignore[arg-type]
+
+    asyncio.run(deliver_all())
+    assert [m.chat_id for m in bot.sent] == [ALICE]
+    assert "The night ferry &lt;returns&gt; &amp; sails." in bot.sent[0].text
+    assert desk.batches() == []  # mallory's alert was dropped, not kept waiting
+    archive.add([make_article("b", "The night ferry sails twice a week.", url="https://n.x/b")])
+    desk.scan()
+    asyncio.run(deliver_all())
+    assert len(bot.sent) == 1  # over the limit: nothing sent...
+    [[waiting]] = desk.batches()  # ...and the alert still waits
+    assert waiting.article.id == "b"
