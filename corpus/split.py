@@ -35,10 +35,8 @@ SENTENCE_STARTERS = frozenset(
 
 _TERMINAL = re.compile(r"(?P<term>[.!?]+|…)(?P<close>[”’\"')\]»]*)(?P<space>\s+)(?=(?P<next>\S))")
 _OPENERS = "“‘\"'([«"
-_LAST_WORD = re.compile(r"(\S+)$")
 _ACRONYM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 _WORD = re.compile(r"[^\s.,;:!?”’\"')\]]+")
-_SPACED_DOT = re.compile(r"\.\s+$")  # ". . ." with any spaces, thin ones included
 _TERMINAL_END = re.compile(r"[.!?…:;][”’\"')\]»]*$")
 # a list item or a table row stands on its own line: the line after it never continues it
 _LIST_ITEM = re.compile(r"^(?:[-*•▪◦·–]\s|\d{1,3}[.)]\s|\|)")
@@ -94,21 +92,39 @@ def paragraphs(text: str) -> list[Span]:
     return spans
 
 
+def _word_before(text: str, end: int) -> str:
+    """The run of non-space characters ending at `end`.
+
+    Scans back only to the previous space, never over the text before it, so checking every
+    boundary of a paragraph stays linear in its length."""
+    start = end
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    return text[start:end]
+
+
+def _after_spaced_dot(text: str, end: int) -> bool:
+    """Whether text[:end] ends with a dot and then spaces: the inside of ". . ."."""
+    start = end
+    while start > 0 and text[start - 1].isspace():
+        start -= 1
+    return start < end and start > 0 and text[start - 1] == "."
+
+
 def _is_boundary(text: str, match: re.Match[str]) -> bool:
     term, nxt = match.group("term"), match.group("next")
     if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS):
         return False
     if term in ("…",) or term.startswith(".."):
         return False
-    before = text[: match.start()]
-    if term == "." and _SPACED_DOT.search(before):
+    if term == "." and _after_spaced_dot(text, match.start()):
         return False  # the last dot of a spaced ellipsis ". . ."
     if term != ".":
         return True
-    last = _LAST_WORD.search(before)
-    if last is None:
+    word = _word_before(text, match.start())
+    if not word:
         return True
-    token = last.group(1).lstrip(_OPENERS + "—–-")
+    token = word.lstrip(_OPENERS + "—–-")
     if token.lower() in ABBREVIATIONS:
         return False
     if token.lower() in ("no", "nos"):
@@ -116,8 +132,8 @@ def _is_boundary(text: str, match: re.Match[str]) -> bool:
     if len(token) == 1 and token.isupper():
         return False  # an initial: "John F. Kennedy"
     if _ACRONYM.fullmatch(token):
-        word = _WORD.match(text, match.start("next"))
-        return word is not None and word.group(0) in SENTENCE_STARTERS
+        following = _WORD.match(text, match.start("next"))
+        return following is not None and following.group(0) in SENTENCE_STARTERS
     return True
 
 
