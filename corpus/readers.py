@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -139,7 +140,9 @@ def stream_directory(root: Path, limits: ReadLimits) -> Iterator[Article | ReadF
     """The articles of every supported file under `root`, one file at a time."""
     for path in directory_files(root):
         if path.suffix.lower() not in EXTENSIONS:
-            yield ReadFailure(f"{path}: unsupported file type {path.suffix or '(none)'!r}")
+            yield ReadFailure(
+                f"{path_text(path)}: unsupported file type {path.suffix or '(none)'!r}"
+            )
             continue
         try:
             yield from stream_file(path, limits)
@@ -158,8 +161,15 @@ def read_directory(root: Path, limits: ReadLimits) -> ReadResult:
     return result
 
 
+def path_text(path: Path) -> str:
+    """A path as valid text: bytes of a name that are not UTF-8 shown as \\xNN escapes.
+
+    Python keeps such bytes as lone surrogates, which SQLite, hashing and printing all refuse."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _origin(path: Path) -> str:
-    return str(path.resolve()) if path.exists() else str(path)
+    return path_text(path.resolve() if path.exists() else path)
 
 
 def _open(path: Path, origin: str) -> BinaryIO:
@@ -255,7 +265,10 @@ def parse(
         JSONL: _parse_jsonl, FEED: _parse_feed, PDF: _parse_pdf, DOCX: _parse_docx,
         EMAIL: _parse_email, MHTML: _parse_mhtml,
     }  # fmt: skip
-    return parsers[kind](data, origin=origin, url=url, limits=limits)
+    try:
+        return parsers[kind](data, origin=origin, url=url, limits=limits)
+    except RecursionError:  # JSON or YAML nested thousands deep
+        raise CorpusError(origin, "nested too deeply to read") from None
 
 
 def decode(data: bytes, origin: str) -> str:
@@ -327,6 +340,8 @@ def make_article(
     clean: bool = True,
 ) -> Article:
     """Clean the text, infer what is missing, check the bounds, and give the article its id."""
+    text = _valid(text)
+    title, url, source, given_id = (x and _valid(x) for x in (title, url, source, given_id))
     if clean:
         text = clean_text(text)
     if len(text) > limits.max_article_chars:
@@ -357,6 +372,14 @@ def make_article(
         published=normalize_date(published),
         origin=origin,
     )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _valid(value: str) -> str:
+    """`value` with lone surrogates (a JSON "\\udc80" escape) as U+FFFD: text must encode."""
+    return _SURROGATE.sub("\ufffd", value)
 
 
 def _host(url: str) -> str | None:
@@ -465,6 +488,8 @@ def _jsonl_record(line: str, where: str, limits: ReadLimits) -> Article:
         record = json.loads(line)
     except json.JSONDecodeError as e:
         raise CorpusError(where, f"malformed JSON ({e.msg})") from e
+    except RecursionError:
+        raise CorpusError(where, "nested too deeply to read") from None
     if not isinstance(record, dict):
         raise CorpusError(where, "not a JSON object")
     body = record.get("text")

@@ -6,6 +6,7 @@ In process, with the fake encoder patched into the services (no model needed).
 from __future__ import annotations
 
 import json
+import os
 import tracemalloc
 from pathlib import Path
 
@@ -107,3 +108,50 @@ def test_legacy_encodings_and_scripts_through_the_cli(
     code = main(["search", "--json", "cranes orange"])
     hits = json.loads(capsys.readouterr()[0])
     assert "steal()" not in hits[0]["text"] and "evil" not in hits[0]["text"]
+
+
+GOOD_LINE = b'{"title": "Ferry fares", "text": "The ferry fares were frozen for the winter."}\n'
+
+
+def test_a_jsonl_line_nested_100000_deep_fails_alone(
+    index_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deep = tmp_path / "deep.jsonl"
+    deep.write_bytes(
+        GOOD_LINE
+        + b'{"text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
+        + b'{"title": "Cranes", "text": "The harbour cranes were painted orange."}\n'
+    )  # fmt: skip
+    front = tmp_path / "deep.md"
+    front.write_bytes(b"---\ntitle: " + b"[" * 100_000 + b"\n---\nThe mayor spoke at noon.\n")
+    good = tmp_path / "good.txt"
+    good.write_text("Harbour news\n\nThe harbour reopened on Monday, said the mayor.\n")
+    code, report = ingest(capsys, deep, front, good)
+    assert code == 1
+    assert report["failed"] == [
+        f"{deep}:2: nested too deeply to read",
+        f"{front}: nested too deeply to read",
+    ]
+    titles = sorted(a["title"] for a in report["added"])  # type: ignore[union-attr]
+    assert titles == ["Cranes", "Ferry fares", "Harbour news"]
+
+
+def test_a_file_name_that_is_not_utf8_is_read_with_its_directory(
+    index_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Cranes\n\nThe harbour cranes were painted orange.\n")
+    odd = os.path.join(os.fsencode(folder), b"caf\xe9 \xff.txt")  # Latin-1 bytes in a name
+    with open(odd, "wb") as f:
+        f.write(b"Cafe news\n\nThe cafe by the station reopened on Monday.\n")
+    (folder / "z.jsonl").write_bytes(  # lone surrogates, escaped in JSON, in text and title
+        b'{"title": "Odd \\ud800", "text": "The ferry \\udc80 fares were frozen."}\n'
+    )
+    code, report = ingest(capsys, folder)
+    assert code == 0, report["failed"]
+    added = {a["title"]: a for a in report["added"]}  # type: ignore[union-attr]
+    assert sorted(added) == ["Cafe news", "Cranes", "Odd \ufffd"]
+    assert added["Cafe news"]["origin"] == f"{folder}/caf\\xe9 \\xff.txt"
+    assert main(["list"]) == 0
+    assert "Cafe news" in capsys.readouterr()[0]
