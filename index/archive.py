@@ -187,11 +187,14 @@ class Archive(Searching):
                 raise IndexNotFoundError(
                     f"no index in {directory}; build one with `newsqa ingest PATH...`"
                 )
-            if directory.exists() and any(directory.iterdir()):
-                raise ArchiveError(
-                    f"{directory} is not empty and holds no newsqa index; choose another --index"
-                )
-            return cls._create(directory, encoder, index_type, split or SplitConfig(), search)
+            _check_empty(directory)
+            directory.mkdir(parents=True, exist_ok=True)
+            with locked(directory):  # two first ingests at once: one creates, the other opens
+                if not cls.exists(directory):
+                    _check_empty(directory)
+                    return cls._create(
+                        directory, encoder, index_type, split or SplitConfig(), search
+                    )
         manifest = read_manifest(directory)
         store = Store(directory / DATABASE)
         try:
@@ -222,7 +225,6 @@ class Archive(Searching):
         split: SplitConfig,
         search: SearchConfig,
     ) -> Archive:
-        directory.mkdir(parents=True, exist_ok=True)
         now = _now()
         manifest = Manifest(
             model=encoder.name,
@@ -653,6 +655,14 @@ def locked(directory: Path, timeout: float = 60.0) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _check_empty(directory: Path) -> None:
+    """Refuse to create an index in a directory that holds something else."""
+    if directory.exists() and any(p.name != LOCK for p in directory.iterdir()):
+        raise ArchiveError(
+            f"{directory} is not empty and holds no newsqa index; choose another --index"
+        )
 
 
 def _versions() -> dict[str, str]:

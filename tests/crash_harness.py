@@ -1,6 +1,6 @@
 """Run a real ingest in this process and SIGKILL it at a chosen point of the write path.
 
-    python -m tests.crash_harness INDEX_DIR BATCHES [--crash POINT:N[:after]]
+    python -m tests.crash_harness INDEX_DIR BATCHES [--crash POINT:N[:after]] [--go FILE]
 
 Adds the articles of `BATCHES` (a JSON list of lists of article dicts) to the index with the
 fake encoder, one `Archive.add` per batch, through the production code, unmodified. Before that,
@@ -18,6 +18,7 @@ import os
 import signal
 import sqlite3
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -149,11 +150,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("index", type=Path)
     parser.add_argument("batches", help="a JSON list of batches, each a list of article dicts")
     parser.add_argument("--crash", metavar="POINT:N[:after]")
+    parser.add_argument("--go", type=Path, metavar="FILE", help="open the index once FILE exists")
     args = parser.parse_args(argv)
     batches = json.loads(args.batches)
     if args.crash:
         point, n, *when = args.crash.split(":")
         install(point, int(n), after=when == ["after"])
+    if args.go:  # several harnesses released at once, to race each other
+        print("waiting", flush=True)
+        while not args.go.exists():
+            time.sleep(0.001)
     with Archive.open(args.index, HashEncoder(), create=True) as archive:
         print("ready", flush=True)
         for batch in batches:

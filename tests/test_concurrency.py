@@ -83,3 +83,36 @@ def test_readers_see_new_articles_and_never_a_half_written_state(tmp_path: Path)
         assert make(39).id in found  # a new article, without reopening
         assert shared.stats()["articles"] == 40
         assert shared.check() == []
+
+
+def test_two_first_ingests_into_a_new_directory_both_land(tmp_path: Path) -> None:
+    """Released together at a directory that does not exist yet, 20 times: one creates the index
+    under the writer lock, the other waits and opens it; neither fails, nothing is lost."""
+    failures = []
+    for trial in range(20):
+        directory = tmp_path / f"trial{trial}" / "index"
+        go = tmp_path / f"go{trial}"
+        children = [
+            subprocess.Popen(
+                [sys.executable, str(HARNESS), str(directory), to_json(batch), "--go", str(go)],
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for batch in ([[make(0), make(1)]], [[make(2), make(3)]])
+        ]
+        for child in children:
+            assert child.stdout is not None
+            assert child.stdout.readline() == "waiting\n"
+        go.touch()
+        for child in children:
+            out, err = child.communicate(timeout=120)
+            if child.returncode != 0:
+                failures.append(f"trial {trial}: {err.strip().splitlines()[-1]}")
+        with Archive.open(directory, HashEncoder()) as archive:
+            ids = sorted(a.info.id for a in archive.articles())
+            if ids != [make(n).id for n in range(4)]:
+                failures.append(f"trial {trial}: the index holds {ids}")
+            assert archive.check() == []
+    assert failures == []
