@@ -29,6 +29,7 @@ pytestmark = pytest.mark.model
 TOKEN = "987654321:AAHsecretE2eTokenNeverToBeLogged_x9"
 SECRET = TOKEN.partition(":")[2]
 ALICE, BOB, CAROL, DAVE, RITA, MALLORY = 501, 502, 503, 504, 505, 666
+EVE, TRUDY, OSCAR, PEGGY = 667, 668, 669, 506  # three more strangers; Peggy posts in the newsroom
 NEWSROOM, OTHER_GROUP = -1001, -1002  # the first is on the chat allowlist
 NEWSQA = Path(sys.executable).parent / "newsqa"
 LAVROV = "What did Lavrov say about sanctions?"
@@ -172,14 +173,15 @@ def test_outsiders_are_refused_on_messages_and_buttons(bot: Bot) -> None:
     mallory = bot.api.user(MALLORY, "Mallory")
     [refusal] = bot.replies(MALLORY, bot.say(mallory, mallory, LAVROV))
     assert "this bot is private" in visible(refusal)
-    [refusal] = bot.replies(MALLORY, bot.say(mallory, mallory, "/start"))
+    eve = bot.api.user(EVE, "Eve")
+    [refusal] = bot.replies(EVE, bot.say(eve, eve, "/start"))
     assert "this bot is private" in visible(refusal)
 
-    alice = bot.api.user(ALICE, "Alice")
+    alice, trudy = bot.api.user(ALICE, "Alice"), bot.api.user(TRUDY, "Trudy")
     group = bot.api.group(OTHER_GROUP, "Elsewhere")  # not on the chat allowlist
     [answer] = bot.answer(OTHER_GROUP, bot.say(group, alice, f"/ask {LAVROV}"))
     since = len(bot.api.sent)
-    query = bot.api.press_button(group, mallory, answer.message_id, "sources")
+    query = bot.api.press_button(group, trudy, answer.message_id, "sources")
     bot.api.wait_for(lambda r: r.method == "answerCallbackQuery", since=0, timeout=10)
     deadline = time.monotonic() + 10
     while bot.api.callback_answers()[query] is None and time.monotonic() < deadline:
@@ -196,6 +198,50 @@ def test_rate_limit_is_friendly(bot: Bot) -> None:
         bot.answer(RITA, bot.say(rita, rita, LAVROV))
     [slow] = bot.replies(RITA, bot.say(rita, rita, LAVROV))
     assert "faster than I can keep up" in visible(slow)
+
+
+def settled(bot: Bot, chat_id: int, since: int, expected: int) -> list[str]:
+    """What the bot sent to a chat once it has sent `expected` messages, fetched every update,
+    and sent nothing more for two seconds."""
+    bot.api.wait_for_messages(chat_id, expected, timeout=120, since=since)
+    deadline = time.monotonic() + 120
+    while bot.api.unconfirmed_updates() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    quiet_since, count = time.monotonic(), len(bot.api.requests)
+    while time.monotonic() - quiet_since < 2.0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        if len(bot.api.requests) != count:
+            quiet_since, count = time.monotonic(), len(bot.api.requests)
+    return [visible(m) for m in bot.api.sent[since:] if m.chat_id == chat_id]
+
+
+def test_every_command_and_button_spends_the_same_rate_limit(bot: Bot) -> None:
+    """A question, then 100 /stats in a row: 16 updates served in all (4 questions' worth, as
+    TELEGRAM_RATE_LIMIT=4), one slow-down, then silence, for commands and buttons alike."""
+    peggy = bot.api.user(PEGGY, "Peggy")
+    group = bot.api.group(NEWSROOM, "Newsroom", supergroup=True)  # anyone in it may ask
+    [*_, answer] = bot.answer(NEWSROOM, bot.say(group, peggy, f"/ask {LAVROV}"))
+    since = len(bot.api.sent)
+    for _ in range(100):
+        bot.api.send_text(group, peggy, "/stats")
+    sent = settled(bot, NEWSROOM, since, 16)
+    assert len(sent) == 16  # the slow-down may come before answers still being made
+    assert sum("Articles: " in text for text in sent) == 15
+    assert sum("faster than I can keep up" in text for text in sent) == 1
+    since = len(bot.api.sent)
+    bot.api.send_text(group, peggy, "/help")
+    query = bot.api.press_button(group, peggy, answer.message_id, "sources")
+    assert settled(bot, NEWSROOM, since, 0) == []
+    assert bot.api.callback_answers()[query] is None
+
+
+def test_a_stranger_is_refused_once_then_ignored(bot: Bot) -> None:
+    oscar = bot.api.user(OSCAR, "Oscar")
+    since = len(bot.api.sent)
+    for n in range(200):
+        bot.api.send_text(oscar, oscar, "/stats" if n % 2 else f"{LAVROV} {n}")
+    sent = settled(bot, OSCAR, since, 1)
+    assert len(sent) == 1 and "this bot is private" in sent[0]
 
 
 HOSTILE_ARTICLE = (

@@ -109,25 +109,27 @@ def articles_held(bot: BotProcess) -> int:
     return int(text.split("Articles: ")[1].split()[0])
 
 
-@pytest.mark.parametrize(
-    "action",
-    ["/start", "/help", "/ask What did Lavrov say?", "What did Lavrov say?", "/sources",
-     "/stats", "/add https://example.org/a", "document"],
-)  # fmt: skip
+ACTIONS = ["/start", "/help", "/ask What did Lavrov say?", "What did Lavrov say?", "/sources",
+           "/stats", "/add https://example.org/a", "document"]  # fmt: skip
+
+
+@pytest.mark.parametrize("action", ACTIONS)
 def test_an_outsider_is_refused_by_every_handler(bot: BotProcess, action: str) -> None:
-    mallory = bot.api.user(MALLORY, "Mallory")
+    stranger = MALLORY * 1000 + ACTIONS.index(action)  # strangers are told only once
+    mallory = bot.api.user(stranger, "Mallory")
     since, calls = len(bot.api.sent), len(bot.api.requests)
     if action == "document":
         bot.api.send_document(mallory, mallory, "mine.txt", b"Title\n\nSome text about things.")
     else:
         bot.api.send_text(mallory, mallory, action)
-    assert render.REFUSAL in visible(one_reply(bot, MALLORY, since))
+    assert render.REFUSAL in visible(one_reply(bot, stranger, since))
     assert "getFile" not in [r.method for r in bot.api.requests[calls:]]  # nothing downloaded
 
 
 @pytest.mark.parametrize("button", ["more", "sources"])
 def test_an_outsider_pressing_a_button_is_refused(bot: BotProcess, button: str) -> None:
-    alice, mallory = bot.api.user(ALICE, "Alice"), bot.api.user(MALLORY, "Mallory")
+    alice = bot.api.user(ALICE, "Alice")
+    mallory = bot.api.user(MALLORY * 1000 + 100 + len(button), "Mallory")  # one per button
     group = bot.api.group(OTHER_GROUP, "Elsewhere")  # alice may ask anywhere; mallory may not
     since = len(bot.api.sent)
     bot.api.send_text(group, alice, "/ask What did they say about the Vellmar furnaces?")

@@ -1,8 +1,12 @@
 """The python-telegram-bot Application: building it, and its handlers.
 
 Handlers are thin: parse the update, check access, call a service in a worker thread (the model
-and FAISS never block the event loop), render HTML, reply. Shared state lives in one `BotState`
-in `bot_data`; its services are built once in `post_init`, before the first update is read.
+and FAISS never block the event loop), render HTML, reply. Every handler and button first awaits
+`admitted`, the one gate: access, and a rate limit per user on all of them together (questions
+have a tighter one of their own); strangers and users over a limit are told so at most once per
+`NOTICE_EVERY` seconds, and ignored otherwise.
+Shared state lives in one `BotState` in `bot_data`; its services are built once in `post_init`,
+before the first update is read.
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ COMMANDS = [
     ("start", "What this bot is"),
 ]
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+NOTICE_EVERY = 600.0  # seconds between two refusals (or slow-downs) to the same user
+ACTIONS_PER_QUESTION = 4  # any update (command, button, message) may come this much more often
 
 
 @dataclass
@@ -71,7 +77,9 @@ class BotState:
 
     settings: Settings
     policy: AccessPolicy
-    limiter: RateLimiter
+    limiter: RateLimiter  # questions (and More), per user
+    actions: RateLimiter  # every update, per user
+    notices: RateLimiter = field(default_factory=lambda: RateLimiter(1, NOTICE_EVERY))
     services_: BotServices | None = None
 
     @property
@@ -197,16 +205,49 @@ async def typing(message: Message) -> AsyncIterator[None]:
 
 
 async def admitted(update: Update, context: Context) -> bool:
-    """Whether the sender may use the bot; if not, tell them politely."""
+    """Whether to serve this update: the sender may use the bot, within their rate limit.
+
+    Every handler and button calls this first, so each update of a user spends one token of
+    the same limit. A refusal or a slow-down is sent at most once per NOTICE_EVERY seconds to
+    a user; after that the bot stays silent, so a flood costs it no messages."""
+    bot_state = state(context)
     chat_id = update.effective_chat.id if update.effective_chat else None
-    if state(context).policy.permits(user_id(update), chat_id):
-        return True
-    log.info("refused user %s in chat %s", user_id(update), chat_id)
-    if update.callback_query:
-        await update.callback_query.answer(render.REFUSAL, show_alert=True)
-    elif update.effective_message:
-        await say(update.effective_message, render.REFUSAL)
-    return False
+    sender = user_id(update)
+    key = sender if sender is not None else chat_id or 0
+    if not bot_state.policy.permits(sender, chat_id):
+        log.info("refused user %s in chat %s", sender, chat_id)
+        await _notice(update, bot_state, key, render.REFUSAL)
+        return False
+    return await _within(update, bot_state, bot_state.actions, key)
+
+
+async def _within(
+    update: Update,
+    bot_state: BotState,
+    limiter: RateLimiter,
+    key: int,
+    message: Message | None = None,
+) -> bool:
+    """Spend one of the user's tokens of `limiter`; if none is left, say when to come back (in
+    reply to `message` when given, else to the update)."""
+    wait = limiter.acquire(key)
+    if wait > 0:
+        log.info("rate-limited user %s", key)
+        await _notice(update, bot_state, key, render.slow_down(wait), message)
+    return wait == 0
+
+
+async def _notice(
+    update: Update, bot_state: BotState, key: int, text: str, message: Message | None = None
+) -> None:
+    """Tell the sender why they are not served, unless they were told a moment ago."""
+    if bot_state.notices.acquire(key) > 0:
+        return
+    message = message or (None if update.callback_query else update.effective_message)
+    if message is not None:
+        await say(message, text)
+    elif update.callback_query:
+        await update.callback_query.answer(text, show_alert=True)
 
 
 def buttons(answer: Answer) -> InlineKeyboardMarkup | None:
@@ -219,12 +260,11 @@ def buttons(answer: Answer) -> InlineKeyboardMarkup | None:
 
 
 async def answer_question(
-    message: Message, user_id: int, context: Context, question: str, offset: int = 0
+    update: Update, message: Message, context: Context, question: str, offset: int = 0
 ) -> None:
     """The common path of /ask, plain text, mentions and More: limit, answer, render, reply."""
-    wait = state(context).limiter.acquire(user_id)
-    if wait > 0:
-        await say(message, render.slow_down(wait))
+    bot_state = state(context)
+    if not await _within(update, bot_state, bot_state.limiter, user_id(update) or 0, message):
         return
     async with typing(message):
         try:
@@ -265,7 +305,7 @@ async def ask(update: Update, context: Context) -> None:
     if not question:
         await say(message, render.ASK_USAGE)
         return
-    await answer_question(message, message.from_user.id, context, question)
+    await answer_question(update, message, context, question)
 
 
 async def text(update: Update, context: Context) -> None:
@@ -284,7 +324,7 @@ async def text(update: Update, context: Context) -> None:
     )
     if question is None or not await admitted(update, context):
         return
-    await answer_question(message, message.from_user.id, context, question)
+    await answer_question(update, message, context, question)
 
 
 async def sources(update: Update, context: Context) -> None:
@@ -387,9 +427,7 @@ async def button(update: Update, context: Context) -> None:
     elif query.data == MORE:
         with contextlib.suppress(BadRequest):  # More is used up: keep only Sources
             await message.edit_reply_markup(buttons(_without_more(answer)))
-        await answer_question(
-            message, query.from_user.id, context, answer.question, answer.next_offset
-        )
+        await answer_question(update, message, context, answer.question, answer.next_offset)
 
 
 def _without_more(answer: Answer) -> Answer:
@@ -478,6 +516,9 @@ def build_application(settings: Settings, token: str) -> Application[Any, Any, A
         settings,
         AccessPolicy.from_settings(settings),
         RateLimiter(settings.telegram_rate_limit, settings.telegram_rate_window),
+        RateLimiter(
+            ACTIONS_PER_QUESTION * settings.telegram_rate_limit, settings.telegram_rate_window
+        ),
     )
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
