@@ -27,7 +27,17 @@ from corpus.errors import FetchError
 
 USER_AGENT = "newsqa/0.1 (+https://github.com/newsqa)"
 MAX_REDIRECTS = 5
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV6 = ipaddress.IPv6Network
+# IPv6 forms that carry an IPv4 address in their last 32 bits: the IPv4 address is what is reached
+_EMBEDS_IPV4 = (
+    _IPV6("::/96"),  # IPv4-compatible (deprecated): ::7f00:1 is 127.0.0.1
+    _IPV6("::ffff:0:0:0/96"),  # IPv4-translated (SIIT): ::ffff:0:a9fe:a9fe
+    _IPV6("64:ff9b::/96"),  # NAT64: 64:ff9b::a9fe:a9fe reaches 169.254.169.254 through a gateway
+)
+_NEVER_PUBLIC = (
+    _IPV6("64:ff9b:1::/48"),  # local-use NAT64 (RFC 8215): a site's own translator, any layout
+    _IPV6("fec0::/10"),  # site-local (deprecated, still routed inside some networks)
+)
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -88,9 +98,13 @@ def is_public_address(address: str) -> bool:
     """Whether an IP address is public unicast; IPv6 carrying an IPv4 address is judged by that."""
     ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address):
-        # IPv4-mapped, 6to4 and NAT64 (64:ff9b::a9fe:a9fe reaches 169.254.169.254 through a gateway)
-        nat64 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None
-        ip = ip.ipv4_mapped or ip.sixtofour or nat64 or ip
+        if any(ip in network for network in _NEVER_PUBLIC):
+            return False
+        embedded = next(
+            (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) for n in _EMBEDS_IPV4 if ip in n), None
+        )
+        teredo = ip.teredo[1] if ip.teredo else None  # the client's address, de-obfuscated
+        ip = ip.ipv4_mapped or embedded or ip.sixtofour or teredo or ip
     return ip.is_global and not ip.is_multicast
 
 

@@ -250,6 +250,13 @@ def test_guard_checks_every_redirect_hop() -> None:
         "::ffff:10.0.0.1",
         "2002:7f00:1::",  # 6to4 around 127.0.0.1
         "64:ff9b::a9fe:a9fe",  # NAT64 around 169.254.169.254
+        "::a9fe:a9fe",  # IPv4-compatible 169.254.169.254
+        "::7f00:1",  # IPv4-compatible 127.0.0.1
+        "::ffff:0:a9fe:a9fe",  # IPv4-translated 169.254.169.254
+        "64:ff9b:1::a9fe:a9fe",  # local-use NAT64
+        "64:ff9b:1:a9fe:a9:fe00::",  # local-use NAT64, /48 layout
+        "fec0::1",  # site-local
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo around 127.0.0.1
         "fe80::1",
         "fc00::1",
         "ff02::1",
@@ -261,8 +268,9 @@ def test_private_and_special_addresses_are_not_public(address: str) -> None:
 
 @pytest.mark.parametrize(
     "address",
-    ["8.8.8.8", "1.1.1.1", "::ffff:8.8.8.8", "2002:808:808::", "64:ff9b::808:808", "2606:4700::1"],
-)
+    ["8.8.8.8", "1.1.1.1", "::ffff:8.8.8.8", "2002:808:808::", "64:ff9b::808:808", "2606:4700::1",
+     "::808:808", "::ffff:0:808:808"],
+)  # fmt: skip
 def test_public_addresses_are_public(address: str) -> None:
     assert is_public_address(address) is True
 

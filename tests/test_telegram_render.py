@@ -155,3 +155,19 @@ def test_packing_never_breaks_tags_or_the_limit(items: list[str], limit: int) ->
         assert plain.strip()
     words = "".join(visible_text(p) for p in items).split()
     assert "".join("".join(visible_text(m) for m in messages).split()) == "".join(words)
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        (None, "/srv/data/export.jsonl:7"),
+        (None, "/home/newsqa/articles/story.txt"),
+        ("file:///srv/data/story.html", "/srv/data/story.html"),
+    ],
+)
+def test_sources_never_show_a_server_path(url: str | None, origin: str) -> None:
+    info = ArticleInfo("id1", "Harbour cranes", url, "Harbour Gazette", "2024-03-01", origin)
+    c = Citation(1, info, Passage("id1", 0, "Cranes.", 0, ((0, 7),), id=1), 0.9)
+    full = valid("\n\n".join(render.sources_paragraphs(an_answer(("Cranes.", c)))))
+    assert full.startswith("[1] Harbour cranes\nHarbour Gazette, 2024-03-01\nCranes.")
+    assert "/srv" not in full and "/home" not in full and "file:" not in full

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.answer import NO_ANSWER, Answer, Citation
-from bot.render import byline, excerpt, page_label, where
+from bot.render import byline, excerpt, page_label
 from corpus.types import ArticleInfo
 
 LIMIT = 4096  # Telegram's limit on a message's visible text
@@ -93,7 +93,9 @@ def abstention_paragraphs(answer: Answer) -> list[str]:
 
 
 def sources_paragraphs(answer: Answer) -> list[str]:
-    """Full sources: each citation's title, outlet, date, link and the whole passage quoted."""
+    """Full sources: each citation's title, outlet, date, link and the whole passage quoted.
+
+    Never where an article without a link came from: that is a path on the server."""
     citations = answer.related if answer.abstained else answer.citations
     if not citations:
         return ["The last answer cited nothing."]
@@ -103,7 +105,8 @@ def sources_paragraphs(answer: Answer) -> list[str]:
         lines = [head]
         if details := _cited_details(c):
             lines.append(escape(details))
-        lines.append(escape(where(c.article)))
+        if is_web_url(c.article.url):
+            lines.append(escape(str(c.article.url)))
         passage = escape(" ".join(c.passage.text.split()))
         paragraphs.append("\n".join(lines) + f"\n<blockquote>{passage}</blockquote>")
     return paragraphs
