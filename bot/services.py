@@ -50,6 +50,7 @@ def read_limits(settings: Settings, allow_private_urls: bool = True) -> ReadLimi
         max_article_chars=settings.max_article_chars,
         allow_private_urls=allow_private_urls,
         fetch_policy=fetch_policy(settings),
+        fetch_deadline=settings.fetch_deadline,
     )
 
 

@@ -101,6 +101,13 @@ class Settings:
         default=2_000_000,
         metadata={"env": "NEWSQA_MAX_ARTICLE_CHARS", "help": "longest article text kept"},
     )
+    fetch_deadline: float = field(
+        default=60.0,
+        metadata={
+            "env": "NEWSQA_FETCH_DEADLINE",
+            "help": "seconds one download may take in all: connecting, redirects, headers, body",
+        },
+    )
     fetch_allow: tuple[str, ...] = field(
         default=(),
         metadata={

@@ -110,6 +110,7 @@ class FeedWatcher:
                 max_bytes=self.limits.max_file_bytes,
                 allow_private=self.limits.allow_private_urls,
                 policy=self.limits.fetch_policy,
+                deadline=self.limits.fetch_deadline,
                 conditional={k: v for k, v in validators.items() if v},
             )
             next_run = now + feed.every

@@ -11,14 +11,22 @@ A `FetchPolicy` lets named hosts or networks through the guard (an intranet feed
 127.0.0.1 in tests); it is empty by default, and the guard stays on for every other address.
 Conditional requests: `fetch(..., headers={"If-None-Match": etag})` returns a `Fetched` with
 status 304 and no body when the server says nothing changed.
+
+A fetch has one deadline for all of it (connecting, every redirect, headers, body): httpx's
+timeouts bound each read alone, so a server sending a byte every few seconds could hold a fetch
+open for ever. At the deadline, the fetch's sockets are shut down, which ends any blocked read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -153,20 +161,87 @@ class PinnedTransport(httpx.HTTPTransport):
         return super().handle_request(pinned)
 
 
+class Deadline:
+    """One deadline for a whole fetch; at the end it shuts down the sockets the fetch opened."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+    def timeout(self, per_operation: float) -> httpx.Timeout:
+        """httpx's timeouts for the next request: none longer than what is left."""
+        return httpx.Timeout(max(0.001, min(per_operation, self.remaining())))
+
+    def trace(self, name: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: note each socket as it connects (or starts TLS)."""
+        if name not in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            return
+        sock = info["return_value"].get_extra_info("socket")
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                self._shutdown(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                self._shutdown(sock)
+
+    @staticmethod
+    def _shutdown(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def error(self, url: str) -> FetchError:
+        return FetchError(url, f"took longer than {self.seconds:g} s (the fetch deadline)")
+
+
 def fetch(
     url: str,
     *,
     max_bytes: int = 20_000_000,
     timeout: float = 20.0,
+    deadline: float = 60.0,
     allow_private: bool = True,
     transport: httpx.BaseTransport | None = None,
     policy: FetchPolicy | None = None,
     conditional: Mapping[str, str] | None = None,
 ) -> Fetched:
-    """GET a URL, following redirects ourselves so each hop can be checked; raise FetchError.
+    """GET a URL, following redirects ourselves so each hop can be checked, all within
+    `deadline` seconds; raise FetchError.
 
     `policy` names what the guard (allow_private=False) lets through; `conditional` holds
     If-None-Match / If-Modified-Since headers, and a 304 answer comes back as status 304."""
+    with Deadline(deadline) as limit:
+        return _fetch(url, max_bytes, timeout, limit, allow_private, transport, policy, conditional)
+
+
+def _fetch(
+    url: str,
+    max_bytes: int,
+    timeout: float,
+    deadline: Deadline,
+    allow_private: bool,
+    transport: httpx.BaseTransport | None,
+    policy: FetchPolicy | None,
+    conditional: Mapping[str, str] | None,
+) -> Fetched:
     accept = "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,*/*;q=0.5"
     headers = {"User-Agent": USER_AGENT, "Accept": accept, **(conditional or {})}
     pin = not allow_private and transport is None
@@ -184,8 +259,15 @@ def fetch(
                 raise FetchError(url, "only http and https links can be fetched")
             if not allow_private and not pin:  # else the transport checks what it connects to
                 check_public_host(url, policy)
+            if deadline.remaining() <= 0:
+                raise deadline.error(url)
             try:
-                with client.stream("GET", url) as response:
+                with client.stream(
+                    "GET",
+                    url,
+                    timeout=deadline.timeout(timeout),
+                    extensions={"trace": deadline.trace},
+                ) as response:
                     if response.is_redirect and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue
@@ -198,6 +280,8 @@ def fetch(
                         body.extend(chunk)
                         if len(body) > max_bytes:
                             raise FetchError(url, f"larger than {human_size(max_bytes)}")
+                        if deadline.remaining() <= 0:
+                            raise deadline.error(url)
                     content_type = response.headers.get("content-type", "").split(";")[0].strip()
                     return Fetched(
                         str(response.url),
@@ -207,6 +291,8 @@ def fetch(
                         *_validators(response),
                     )
             except httpx.HTTPError as e:
+                if deadline.expired or deadline.remaining() <= 0:
+                    raise deadline.error(url) from e
                 raise FetchError(url, f"unreachable ({type(e).__name__}: {e})") from e
             except (httpx.InvalidURL, ValueError) as e:  # a bad host name or redirect location
                 raise FetchError(url, f"not a valid URL ({e})") from e

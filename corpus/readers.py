@@ -55,6 +55,7 @@ class ReadLimits:
     max_article_chars: int = 2_000_000
     allow_private_urls: bool = True
     fetch_policy: FetchPolicy | None = None  # what the private-address guard lets through
+    fetch_deadline: float = 60.0  # seconds for a whole download
 
 
 def is_url(item: str) -> bool:
@@ -225,6 +226,7 @@ def read_url(url: str, limits: ReadLimits) -> ReadResult:
         max_bytes=limits.max_file_bytes,
         allow_private=limits.allow_private_urls,
         policy=limits.fetch_policy,
+        deadline=limits.fetch_deadline,
     )
     return parse(kind_of_response(fetched), fetched.body, origin=fetched.url, url=fetched.url,
                  limits=limits)  # fmt: skip

@@ -298,3 +298,53 @@ def test_check_public_host_passes_a_literal_public_address() -> None:
 def test_check_public_host_needs_a_host() -> None:
     with pytest.raises(FetchError, match=r"^http:///path: no host in URL$"):
         check_public_host("http:///path")
+
+
+@pytest.fixture
+def trickle() -> Iterator[tuple[str, threading.Event]]:
+    """A server that sends a byte every 0.2 s, for at most 60 s: its headers at /headers, its
+    body after complete headers elsewhere. The event is set when the client hung up."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    hung_up, stop = threading.Event(), threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                request = conn.recv(4096)
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                if not request.startswith(b"GET /headers "):
+                    conn.sendall(head + b"Content-Length: 1000\r\n\r\n")
+                    head = b"x" * 1000
+                try:
+                    for byte in head[:300]:
+                        if stop.wait(0.2):
+                            return
+                        conn.sendall(bytes([byte]))
+                except OSError:
+                    hung_up.set()
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", hung_up
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+@pytest.mark.parametrize("path", ["/body", "/headers"])
+def test_one_deadline_ends_a_fetch_that_trickles(
+    trickle: tuple[str, threading.Event], path: str
+) -> None:
+    """A byte every 0.2 s never trips a 20 s read timeout; the whole fetch still ends at the
+    deadline, with one line, through the reader's limits as through fetch itself."""
+    base, hung_up = trickle
+    result = read_input(base + path, ReadLimits(fetch_deadline=1.5))
+    assert result.failures == [f"{base}{path}: took longer than 1.5 s (the fetch deadline)"]
+    assert hung_up.wait(5)  # the connection was dropped, not left open
