@@ -7,7 +7,8 @@
     │   ├── IndexNotFoundError
     │   ├── IndexCorruptError
     │   ├── ModelMismatchError
-    │   └── IndexLockedError
+    │   ├── IndexLockedError
+    │   └── DiskFullError
     └── AnswerError              a question could not be answered (bot/)
 
 Edges translate them once: the CLI prints `str(error)` and exits non-zero, the Telegram bot replies

@@ -25,5 +25,9 @@ class IndexLockedError(ArchiveError):
     """Another process is writing to the index."""
 
 
+class DiskFullError(ArchiveError):
+    """A write ran out of disk space; nothing of it was kept, the index is as it was before."""
+
+
 class EncoderError(NewsqaError):
     """The embedding model could not be loaded or run."""

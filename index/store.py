@@ -22,6 +22,7 @@ from corpus import dedup
 from corpus.quotes import Quote, speaker_key
 from corpus.types import Article, ArticleInfo, Passage
 from index.errors import IndexCorruptError
+from index.space import is_disk_full
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -247,11 +248,14 @@ class Store:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._db
-                except BaseException:
+                    self._db.execute("COMMIT")  # on a full disk, this is what fails
+                except BaseException as e:
                     with contextlib.suppress(sqlite3.Error):  # a damaged file may refuse this too
-                        self._db.execute("ROLLBACK")
+                        if self._db.in_transaction:
+                            self._db.execute("ROLLBACK")
+                        if is_disk_full(e):  # give the disk back what the write-ahead log took
+                            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                     raise
-                self._db.execute("COMMIT")
             except sqlite3.DatabaseError as e:
                 if is_corruption(e):
                     raise damaged(self.path, e) from e

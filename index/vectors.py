@@ -19,6 +19,7 @@ milliseconds, and trains and builds 1M vectors in a minute on two cores (HNSW to
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from pathlib import Path
@@ -149,13 +150,31 @@ class VectorIndex:
         D, I = self._index.search(xq, k, params=params)  # noqa: E741 (FAISS's names)
         return D, I
 
-    def save(self, path: Path) -> None:
-        """Write to `path` atomically: a temporary file, fsync, then rename over."""
+    def save(self, path: Path) -> str:
+        """Write to `path` atomically (a temporary file, fsync, rename); returns its SHA-256.
+
+        FAISS writes through a Python file, so a full disk raises OSError here: FAISS's own file
+        writer only prints a failed final flush to stderr and leaves a short file behind."""
+        faiss = _faiss()
         tmp = path.with_name(path.name + ".tmp")
-        _faiss().write_index(self._index, str(tmp))
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
+        digest = hashlib.sha256()
+        try:
+            with open(tmp, "wb") as f:
+
+                def write(chunk: bytes) -> None:
+                    digest.update(chunk)
+                    f.write(chunk)
+
+                writer = faiss.PyCallbackIOWriter(write)
+                faiss.write_index(self._index, writer)
+                del writer  # flushes its last chunk
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a partial file on a full disk helps no one
+            raise
         os.replace(tmp, path)
+        return digest.hexdigest()
 
     @classmethod
     def load(cls, path: Path, index_type: str = FLAT) -> VectorIndex:
