@@ -330,9 +330,12 @@ def _rebuild(args: argparse.Namespace) -> int:
         for line in report.lost:
             print(f"lost: {line}")
     with Archive.recover(settings.index_dir) as archive:
-        archive.rebuild()
+        # the model loads only if a stored vector is damaged and must be encoded again
+        again = archive.rebuild(make_encoder(settings, model=archive.manifest.model))
         info = archive.stats()
     print(f"rebuilt {info['index_dir']}: {info['articles']} articles, {info['passages']} passages")
+    if again:
+        print(f"encoded again: {again} passages whose stored vectors were damaged")
     return 1 if problem is not None and report.lost else 0
 
 

@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,11 +35,13 @@ from corpus.types import Article, ArticleInfo, Passage
 from index.encoder import Encoder
 from index.errors import (
     ArchiveError,
+    EncoderError,
     IndexCorruptError,
     IndexLockedError,
     IndexNotFoundError,
     ModelMismatchError,
 )
+from index.integrity import DamagedVector, damaged_vectors, file_sha256
 from index.manifest import MANIFEST, Manifest, read_manifest, write_manifest
 from index.search import SearchConfig, Searching
 from index.sentences import encode_sentences
@@ -240,9 +242,13 @@ class Archive(Searching):
         )
         store = None
         try:
-            VectorIndex.create(manifest.dimension, index_type).save(directory / vectors_file(0))
+            digest = VectorIndex.create(manifest.dimension, index_type).save(
+                directory / vectors_file(0)
+            )
+            manifest = replace(manifest, vectors_sha256=digest)
             store = Store(directory / DATABASE, create=True)
             with store.transaction() as db:
+                Store.set_meta(db, "vectors_sha256", digest)
                 for key in ("model", "dimension", "index_type", "created"):
                     Store.set_meta(db, key, str(getattr(manifest, key)))
                 Store.set_meta(db, "split", json.dumps(manifest.split))
@@ -563,7 +569,8 @@ class Archive(Searching):
                 self._vectors.remove(old_ids)
                 if new_ids:
                     self._vectors.add(np.array(new_ids, np.int64), np.concatenate(new_vectors))
-                self._vectors.save(self.directory / vectors_file(generation))
+                digest = self._vectors.save(self.directory / vectors_file(generation))
+                Store.set_meta(db, "vectors_sha256", digest)
         except BaseException:
             self._generation = -1  # the in-memory vectors may hold the failed change
             self.refresh()
@@ -579,6 +586,7 @@ class Archive(Searching):
                 "generation": self._generation,
                 "updated": updated,
                 "versions": _versions(),
+                "vectors_sha256": self.store.get_meta("vectors_sha256") or "",
             }
         )
         write_manifest(self.directory, self.manifest)
@@ -590,16 +598,46 @@ class Archive(Searching):
             if path.name.endswith(".tmp") or (stem.isdigit() and int(stem) < generation - 1):
                 path.unlink(missing_ok=True)
 
-    def rebuild(self) -> None:
-        """Rewrite the FAISS file, the full-text index and the manifest from the stored passages."""
+    def rebuild(self, encoder: Encoder | None = None) -> int:
+        """Rewrite the FAISS file, the full-text index and the manifest from the stored passages.
+
+        Stored vectors found damaged (see index/integrity.py) are encoded again with `encoder`
+        (the index's model), and damaged sentence vectors dropped; returns how many passages
+        were encoded again."""
+        d = self.manifest.dimension
         with self._write_lock(refresh=False):
-            vectors = VectorIndex.create(self.manifest.dimension, self.manifest.index_type)
-            for ids, batch in self.store.iter_embeddings(self.manifest.dimension):
+            damaged = list(damaged_vectors(self.store.iter_vectors_with_sentences(d), d))
+            again = self._encode_again([x.passage_id for x in damaged if x.vector], encoder)
+            vectors = VectorIndex.create(d, self.manifest.index_type)
+            for ids, batch in self.store.iter_embeddings(d):
+                if again:
+                    batch = np.stack(
+                        [again.get(int(i), v) for i, v in zip(ids, batch, strict=True)]
+                    )
                 vectors.add(ids, batch)
             self._vectors = vectors
-            self._commit_rebuild()
+            self._commit_rebuild(again, damaged)
+            return len(again)
 
-    def _commit_rebuild(self) -> None:
+    def _encode_again(
+        self, passage_ids: list[int], encoder: Encoder | None
+    ) -> dict[int, NDArray[np.float32]]:
+        """New vectors for these passages (title and text, as at ingest)."""
+        if not passage_ids:
+            return {}
+        if encoder is None:
+            raise EncoderError(f"{len(passage_ids)} stored vectors are damaged; no model to encode")
+        found = self.store.passages(passage_ids)
+        ids = sorted(found)
+        texts = [embedding_text(found[i][1].title, found[i][0].text) for i in ids]
+        vectors = encoder.encode_documents(texts)
+        return {i: np.asarray(vectors[n], np.float32) for n, i in enumerate(ids)}
+
+    def _commit_rebuild(
+        self,
+        again: dict[int, NDArray[np.float32]] | None = None,
+        damaged: Sequence[DamagedVector] = (),
+    ) -> None:
         generation = max(self._generation, self.store.generation()) + 1
         now = _now()
 
@@ -608,12 +646,22 @@ class Archive(Searching):
             return len(self._vectors) * (4 * self.manifest.dimension + 8) + 2 * int(text)
 
         with disk_space(self.directory, needed, "rebuilding the index"):
-            self._commit_rebuild_change(generation, now)
+            self._commit_rebuild_change(generation, now, again or {}, damaged)
         self._generation = generation
         self._after_commit(generation, now)
 
-    def _commit_rebuild_change(self, generation: int, now: str) -> None:
+    def _commit_rebuild_change(
+        self,
+        generation: int,
+        now: str,
+        again: dict[int, NDArray[np.float32]],
+        damaged: Sequence[DamagedVector],
+    ) -> None:
         with self.store.transaction() as db:
+            for item in damaged:
+                Store.repair_vectors(
+                    db, item.passage_id, again.get(item.passage_id), item.sentences
+                )
             db.execute("DELETE FROM passages_fts")
             db.execute(
                 "INSERT INTO passages_fts (rowid, title, text) SELECT p.id, a.title, p.text "
@@ -627,7 +675,8 @@ class Archive(Searching):
                 Store.insert_signature(db, article_id, sig, story)
             Store.set_meta(db, "generation", str(generation))
             Store.set_meta(db, "updated", now)
-            self._vectors.save(self.directory / vectors_file(generation))
+            digest = self._vectors.save(self.directory / vectors_file(generation))
+            Store.set_meta(db, "vectors_sha256", digest)
 
     # reading
 
@@ -675,7 +724,49 @@ class Archive(Searching):
                     f"manifest {key} {getattr(self.manifest, key)!r} differs from "
                     f"the database's {stored!r}"
                 )
+        problems += self._checksum_problems()
+        damaged = list(
+            damaged_vectors(self.store.iter_vectors_with_sentences(self.manifest.dimension),
+                            self.manifest.dimension)
+        )  # fmt: skip
+        if damaged:
+            problems.append(self._describe_damage(damaged))
         return problems
+
+    def _checksum_problems(self) -> list[str]:
+        """The loaded generation's vector file against the checksum recorded when it was written
+        (indexes written before checksums have none until their next write)."""
+        recorded = self.store.get_meta("vectors_sha256")
+        name = vectors_file(self._generation)
+        path = self.directory / name
+        if not recorded or not path.exists():
+            return []
+        problems = []
+        if file_sha256(path) != recorded:
+            problems.append(f"{name} is damaged: its checksum differs from the one recorded "
+                            "when it was written")  # fmt: skip
+        manifest = self.manifest
+        if manifest.generation == self._generation and manifest.vectors_sha256 not in (
+            "",
+            recorded,
+        ):
+            problems.append(f"manifest.json records another checksum for {name} than the database")
+        return problems
+
+    def _describe_damage(self, damaged: Sequence[DamagedVector]) -> str:
+        """One line: how many stored vectors are damaged, why, and in which articles."""
+        reasons: dict[str, int] = {}
+        for item in damaged:
+            for why in filter(None, (item.vector, "sentence vectors not finite" * item.sentences)):
+                reasons[why] = reasons.get(why, 0) + 1
+        found = self.store.passages([item.passage_id for item in damaged[:200]])
+        titles = sorted({info.title for _, info in found.values()})
+        named = ", ".join(repr(t) for t in titles[:5]) + (", ..." if len(titles) > 5 else "")
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
+        return (
+            f"{len(damaged)} passages have damaged stored vectors ({why}), in articles {named}; "
+            "`newsqa index rebuild` encodes them again"
+        )
 
 
 @contextmanager

@@ -26,6 +26,7 @@ class Manifest:
     created: str = ""
     updated: str = ""
     versions: dict[str, str] = field(default_factory=dict)
+    vectors_sha256: str = ""  # of vectors.<generation>.faiss, as written
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
 

@@ -627,6 +627,36 @@ class Store:
             yield ids, vectors.reshape(len(rows), dimension)
             last = int(ids[-1])
 
+    def iter_vectors_with_sentences(
+        self, dimension: int, batch: int = 5_000
+    ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.float32], list[bytes | None]]]:
+        """All stored (ids, vectors, sentence vector blobs), in id order, a batch at a time."""
+        last = -1
+        while True:
+            rows = self.query(
+                "SELECT id, embedding, sentence_vectors FROM passages WHERE id > ? "
+                "ORDER BY id LIMIT ?",
+                (last, batch),
+            )
+            if not rows:
+                return
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            yield ids, vectors.reshape(len(rows), dimension), [r[2] for r in rows]
+            last = int(ids[-1])
+
+    @staticmethod
+    def repair_vectors(
+        db: sqlite3.Connection, passage_id: int, vector: NDArray[np.float32] | None, drop: bool
+    ) -> None:
+        """Store a passage's vector encoded again (when given); with `drop`, forget its damaged
+        sentence vectors (an answer encodes them again when it needs them)."""
+        if vector is not None:
+            blob = np.asarray(vector, np.float32).tobytes()
+            db.execute("UPDATE passages SET embedding = ? WHERE id = ?", (blob, passage_id))
+        if drop:
+            db.execute("UPDATE passages SET sentence_vectors = NULL WHERE id = ?", (passage_id,))
+
     def passage_ids(self, filters: Filters) -> NDArray[np.int64]:
         where, params = filters.sql()
         rows = self.query(

@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.cli import main
@@ -283,3 +284,62 @@ def test_an_online_backup_of_the_database_alone_restores_the_index(
     assert searches(restored) == before
     code, out, _ = run(capsys, "index", "check")
     assert code == 0
+
+
+# --- damaged vectors ---
+
+
+def test_bit_flips_in_the_vector_file_are_found_and_rebuilt(
+    index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = searches(index_dir)
+    path = (
+        index_dir
+        / f"vectors.{json.loads((index_dir / 'manifest.json').read_text())['generation']:08d}.faiss"
+    )
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2 // 4 * 4  # inside the vectors: flip the sign of a few of them
+    for offset in range(middle + 3, middle + 3 + 64 * 4 * 5, 4):
+        data[offset] ^= 0x80
+    path.write_bytes(bytes(data))
+    code, out, _ = run(capsys, "index", "check")
+    assert code == 1
+    assert f"problem: {path.name} is damaged: its checksum differs" in out
+    code, out, _ = run(capsys, "index", "rebuild")
+    assert code == 0 and "encoded again" not in out  # the stored vectors were sound
+    code, out, _ = run(capsys, "index", "check")
+    assert code == 0 and out.startswith("ok:")
+    assert searches(index_dir) == before
+
+
+def test_nan_and_negated_stored_vectors_are_found_and_encoded_again(
+    index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = searches(index_dir)
+    db = sqlite3.connect(index_dir / DATABASE)
+    try:
+        rows = db.execute("SELECT id, embedding FROM passages ORDER BY id").fetchall()
+        nan, negated = rows[3:6], rows[40:44]
+        with db:
+            for pid, _ in nan:
+                db.execute(
+                    "UPDATE passages SET embedding = ? WHERE id = ?",
+                    (np.full(64, np.nan, np.float32).tobytes(), pid),
+                )
+            for pid, blob in negated:
+                flipped = -np.frombuffer(blob, np.float32)
+                db.execute(
+                    "UPDATE passages SET embedding = ? WHERE id = ?", (flipped.tobytes(), pid)
+                )
+    finally:
+        db.close()
+    code, out, _ = run(capsys, "index", "check")
+    assert code == 1
+    [problem] = [line for line in out.splitlines() if "damaged stored vectors" in line]
+    assert problem.startswith("problem: 7 passages have damaged stored vectors (3 not finite, ")
+    assert "4 pointing away from its sentences" in problem and "'Story token" in problem
+    code, out, _ = run(capsys, "index", "rebuild")
+    assert code == 0 and "encoded again: 7 passages" in out
+    code, out, _ = run(capsys, "index", "check")
+    assert code == 0 and out.startswith("ok:")
+    assert searches(index_dir) == before  # the top passages are found again
