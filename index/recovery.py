@@ -14,7 +14,7 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -85,7 +85,8 @@ def salvage_index(directory: Path, encoder_for: Callable[[str], Encoder]) -> Sal
             kept = _swap_in(directory, fresh, generation)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    return SalvageReport(len(found.articles), reencoded, _losses(found), kept)
+    held = old.articles if old is not None else None
+    return SalvageReport(len(found.articles), reencoded, _losses(found, held), kept)
 
 
 # Feeds and follows, and what the poller and the alerts remember (queued alerts name passage ids,
@@ -126,6 +127,8 @@ class Salvaged:
     passages: dict[str, list[tuple[Passage, bytes, bytes | None]]]  # by article: embeddings too
     unreadable: dict[str, int]  # table -> rows (at most) that could not be read
     known: dict[str, str | None]  # every article id the indexes still list, with its origin
+    traces: dict[str, str] = field(default_factory=dict)  # ids other tables name -> title or ""
+    titles: set[str] = field(default_factory=set)  # titles in the full-text index, id unknown
 
 
 def _readable_rows(
@@ -233,6 +236,7 @@ def salvage(path: Path, dimension_hint: int | None = None) -> Salvaged:
             )  # fmt: skip
         except sqlite3.DatabaseError:
             rows = []
+        traces, titles = _traces(db, rows)
         for r in rows:
             try:
                 spans = tuple((int(a), int(b)) for a, b in json.loads(r[5]))
@@ -247,7 +251,35 @@ def salvage(path: Path, dimension_hint: int | None = None) -> Salvaged:
         raise IndexCorruptError(
             f"database {path}: no article can be read; restore the index directory from a backup"
         )
-    return Salvaged(meta, articles, passages, {k: v for k, v in unreadable.items() if v}, known)
+    unread = {k: v for k, v in unreadable.items() if v}
+    return Salvaged(meta, articles, passages, unread, known, traces, titles)
+
+
+def _traces(
+    db: sqlite3.Connection, passage_rows: list[tuple[Any, ...]]
+) -> tuple[dict[str, str], set[str]]:
+    """What other tables still tell of articles: ids (from passages, quotes, near-duplicate
+    signatures) with their titles where the full-text index has them, and titles alone."""
+    by_passage = {int(r[0]): str(r[1]) for r in passage_rows}
+    traces = dict.fromkeys(by_passage.values(), "")
+    for table in ("quotes", "quotes_done", "signatures", "signature_bands"):
+        with contextlib.suppress(sqlite3.DatabaseError):
+            rows, _ = _readable_rows(db, table, "article_id")
+            traces.update(
+                (str(r[1]), "") for r in rows if r[1] is not None and str(r[1]) not in traces
+            )
+    titles: set[str] = set()
+    with contextlib.suppress(sqlite3.DatabaseError):  # FTS5 keeps its own copy of each title
+        rows, _ = _readable_rows(db, "passages_fts_content", "c0")
+        for rowid, title in rows:
+            if not isinstance(title, str):
+                continue
+            article_id = by_passage.get(int(rowid))
+            if article_id is not None:
+                traces[article_id] = title
+            else:
+                titles.add(title)
+    return traces, titles
 
 
 def database_problem(path: Path) -> str | None:
@@ -266,22 +298,49 @@ def database_problem(path: Path) -> str | None:
     return "; ".join(problems[:3]) if problems else None
 
 
-def _losses(found: Salvaged) -> list[str]:
-    """What a salvage could not save, one line each (passages lost are encoded again)."""
-    lost = []
+def _losses(found: Salvaged, held: int | None) -> list[str]:
+    """Every article a salvage could not save, one line each, named by whatever survives of it
+    (its id from an index or another table, its origin, its title in the full-text index); then
+    how many nothing names, counted from the manifest (`held`), or that this cannot be known."""
     saved = {article.id for article, _, _ in found.articles}
-    for article_id in sorted(set(found.known) - saved):
-        origin = found.known[article_id]
+    saved_titles = {article.title for article, _, _ in found.articles}
+    lines: list[str] = []
+    hints: list[str] = []  # not counted: they may name an article twice
+    ids = (set(found.known) | set(found.traces) | set(found.passages)) - saved
+    for article_id in sorted(ids):
+        title = found.traces.get(article_id, "")
+        origin = found.known.get(article_id)
+        named = f"article {article_id}" + (f" ({title!r})" if title else "")
         again = f"; add it again from {origin}" if origin else ""
-        lost.append(f"article {article_id} could not be read{again}")
-    if not found.known and found.unreadable.get("articles"):
-        lost.append(
-            f"up to {found.unreadable['articles']} articles could not be read; add them again "
-            "from their files or links"
+        lines.append(f"{named} could not be read{again}")
+    titled = {found.traces.get(i, "") for i in ids}
+    untitled = "" in titled  # a title alone may then belong to an article named by id above
+    for title in sorted(found.titles - saved_titles - titled):
+        if untitled:
+            hints.append(f"an article titled {title!r} could not be read (it may be one of the "
+                         "articles named by id)")  # fmt: skip
+        else:
+            lines.append(f"an article titled {title!r} could not be read")
+    lost = len(lines)
+    if held is not None:
+        lost = max(held - len(saved), len(lines))
+        if lost > len(lines):
+            unnamed = lost - len(lines)
+            maybe = " for certain (the titles below may name some)" if hints else ""
+            lines.append(
+                f"{unnamed} more article{'s' * (unnamed != 1)} could not be read, and nothing "
+                f"left names them{maybe}; add them again from their files or links"
+            )
+    elif found.unreadable:
+        lines.append(
+            "more articles may be lost: the manifest, which counts them, is unreadable too, "
+            "so how many cannot be known"
         )
-    for article_id in sorted(set(found.passages) - saved - set(found.known)):
-        lost.append(f"article {article_id} could not be read (some of its passages could)")
-    return lost
+    if lines or hints:
+        total = f" of the {held}" if held is not None else ""
+        lines.insert(0, f"{lost} article{'s' * (lost != 1)}{total} the index held could not "
+                        "be saved:")  # fmt: skip
+    return lines + hints
 
 
 def _swap_in(directory: Path, fresh: Path, generation: int) -> Path:

@@ -211,17 +211,8 @@ def test_a_damaged_database_is_named_and_what_is_readable_is_saved(
     lost = len(ARTICLES) - len(saved)
     assert f"saved {len(saved)} articles into a fresh database" in out
     assert (code == 1) == (lost > 0)
-    named = [line for line in out.splitlines() if line.startswith("lost: article ")]
-    if named:  # the id index outlived the table: each lost article is named, with its origin
-        assert len(named) == lost
-        for article in ARTICLES:
-            if article.id not in saved:
-                assert (
-                    f"lost: article {article.id} could not be read; add it again from "
-                    f"{article.origin}" in out
-                )
-    elif lost:
-        assert int(out.split("lost: up to ")[1].split()[0]) >= lost
+    if lost:
+        losses_are_counted_and_named(out, [a for a in ARTICLES if a.id not in saved], 80)
     kept = list(index_dir.glob(f"{DATABASE}.damaged-*"))
     assert [p.name for p in kept if not p.name.endswith(("-wal", "-shm"))]
     with Archive.open(index_dir, HashEncoder()) as archive:
@@ -343,3 +334,47 @@ def test_nan_and_negated_stored_vectors_are_found_and_encoded_again(
     code, out, _ = run(capsys, "index", "check")
     assert code == 0 and out.startswith("ok:")
     assert searches(index_dir) == before  # the top passages are found again
+
+
+def test_a_truncated_database_counts_and_names_every_lost_article(
+    fake_cli_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """300 articles, the database cut to a quarter: every article not saved is counted, and
+    named by whatever survives of it (its id, origin, or title in the full-text index)."""
+    articles = [make(n) for n in range(300)]
+    with Archive.open(fake_cli_index, HashEncoder(), create=True) as archive:
+        archive.add(articles)
+    database = fake_cli_index / DATABASE
+    with database.open("r+b") as f:
+        f.truncate(database.stat().st_size // 4)
+    code, out, _ = run(capsys, "index", "rebuild")
+    assert code == 1
+    saved = set(stored(fake_cli_index))
+    lost = [a for a in articles if a.id not in saved]
+    assert len(lost) > 200
+    losses_are_counted_and_named(out, lost, 300)
+
+
+def losses_are_counted_and_named(out: str, lost: list[Article], held: int) -> None:
+    """The rebuild's report counts every lost article and names each that anything names (by
+    id, with its origin when known, or by title), and says how many nothing names."""
+    lines = [line.removeprefix("lost: ") for line in out.splitlines() if line.startswith("lost: ")]
+    plural = "s" * (len(lost) != 1)
+    assert (
+        lines[0] == f"{len(lost)} article{plural} of the {held} the index held could not be saved:"
+    )
+    hints = [line for line in lines if line.endswith("(it may be one of the articles named by id)")]
+    counts = [line for line in lines if line.endswith("add them again from their files or links")]
+    named = [line for line in lines[1:] if line not in hints and line not in counts]
+    unnamed = int(counts[0].split()[0]) if counts else 0
+    assert len(named) + unnamed == len(lost)
+    by_id, titles = {a.id: a for a in lost}, {a.title for a in lost}
+    for line in named + hints:  # each names a lost article, truly
+        if line.startswith("article "):
+            article = by_id[line.split()[1]]
+            assert f"({article.title!r})" in line or "(" not in line
+            assert line.endswith((f"add it again from {article.origin}", "could not be read"))
+        else:
+            assert line.startswith("an article titled ")
+            assert line.split("titled ")[1].split(" could not be read")[0][1:-1] in titles
+    assert len(set(named)) == len(named)
