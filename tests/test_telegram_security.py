@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.telegram import render
+from tests.documents import pdf_bytes
 from tests.telegram_bot import NEWSQA, BotProcess, start_bot
 from tests.telegram_fake import FakeBotAPI, SentMessage, parse_html
 
@@ -199,7 +200,11 @@ BROKEN_JSONL = (
          "Added (1)\n• Passwd story"),
         ("evil\nname\x00<b>.txt", b"Evil name\n\nA file whose name holds a newline and a NUL.\n",
          "Added (1)\n• Evil name"),
-        ("report.pdf", b"%PDF-1.4 ...", "I can read"),
+        ("report.exe", b"MZ\x90\x00 ...", "I can read"),
+        ("report.pdf", b"%PDF-1.4 ...", "Could not read"),
+        ("release.pdf", pdf_bytes([["Quay reopens", "The quay reopened on Monday."]],
+                                  title="Quay reopens"), "Added (1)\n• Quay reopens"),
+        ("scan.pdf", pdf_bytes([[]], scanned=True), "it looks scanned"),
     ],
 )  # fmt: skip
 def test_hostile_uploads_get_one_valid_reply(

@@ -277,7 +277,8 @@ APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment.
 FORGOTTEN = "I no longer remember that answer. Please ask again."
 ASK_USAGE = "Ask a question after the command, for example: /ask What did Lavrov say?"
 ADD_USAGE = (
-    "Send /add followed by a link (https://…), or send me a .txt, .md, .html or .jsonl file."
+    "Send /add followed by a link (https://…), or send me a .txt, .md, .html, .jsonl, .pdf, "
+    ".docx, .eml or .mhtml file."
 )
 NOTHING_YET = "Ask a question first."
 
@@ -309,7 +310,7 @@ def help_html(admin: bool) -> str:
             "<b>Admin</b>",
             "/add <i>link</i> — add an article from the web",
             "/feeds — the feeds followed; /addfeed <i>link</i>, /removefeed <i>link</i>",
-            "Send a .txt, .md, .html or .jsonl file to add its articles.",
+            "Send a .txt, .md, .html, .jsonl, .pdf, .docx, .eml or .mhtml file to add articles.",
         ]
     return "\n".join(lines)
 

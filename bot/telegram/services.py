@@ -26,7 +26,7 @@ from corpus.readers import ReadLimits, is_url, read_file, read_input
 from corpus.types import ReadResult
 from index import Archive
 
-UPLOAD_EXTENSIONS = (".txt", ".md", ".html", ".jsonl")
+UPLOAD_EXTENSIONS = (".txt", ".md", ".html", ".jsonl", ".pdf", ".docx", ".eml", ".mhtml")
 _UNSAFE = re.compile(r"[^\w.-]+")
 _SPEAKER = re.compile(
     r"\b(?:(Mr|Ms|Mrs|Dr|Gen|General|President|Minister|Secretary|Senator|Chancellor)\.? )?"
