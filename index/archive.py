@@ -64,7 +64,7 @@ WRITE_BATCH_ARTICLES = 2000  # salvage re-inserts this many articles per commit
 MIN_BATCH_CHARS = 2_000_000
 MAX_BATCH_CHARS = 60_000_000
 PASSAGE_CHARS = 600  # a typical passage, to size the index in characters
-ENCODE_PASSAGES = 64  # passages encoded between two progress reports (and stop checks)
+ENCODE_PASSAGES = 64  # about this many passages (guessed from length) are encoded at a time
 EMPTY_INDEX_BYTES = 200_000  # about what a new, empty index directory takes
 
 
@@ -94,22 +94,6 @@ class IngestReport:
         self.failed += other.failed
         self.passages += other.passages
         self.interrupted = self.interrupted or other.interrupted
-
-
-def _chunks(
-    pending: Sequence[tuple[Article, str, list[Passage], list[str]]], passages: int
-) -> Iterator[list[tuple[Article, str, list[Passage], list[str]]]]:
-    """Consecutive runs of articles holding about `passages` passages each."""
-    chunk: list[tuple[Article, str, list[Passage], list[str]]] = []
-    size = 0
-    for item in pending:
-        chunk.append(item)
-        size += len(item[2])
-        if size >= passages:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
 
 
 def _info(article: Article) -> ArticleInfo:
@@ -395,33 +379,18 @@ class Archive(Searching):
     ) -> IngestReport:
         """Add new articles, replace changed ones, skip unchanged ones; never re-encode the rest.
 
-        `articles` is read lazily and committed in batches. `progress(articles, passages)` hears
-        of each step done; once `stop()` says so, what is encoded is committed and the rest is
-        left for the next run (`report.interrupted`).
+        `articles` is read lazily, encoded a few at a time as it is read, and committed in
+        batches. `progress(articles, passages)` hears of each step done; once `stop()` says so,
+        what is encoded is committed and the rest is left for the next run
+        (`report.interrupted`).
         """
         report = IngestReport()
-        batch: list[Article] = []
-        size = 0
+        stream = iter(articles)
         seen: set[str] = set()
-        for article in articles:
-            if stop is not None and stop():
-                report.interrupted = True
-                break
-            if article.id in seen:
-                report.unchanged.append(_info(article))
-                if progress is not None:
-                    progress(1, 0)
-                continue
-            seen.add(article.id)
-            batch.append(article)
-            size += len(article.text)
-            if size >= self._batch_chars():
-                report.merge(self._add_batch(batch, progress, stop))
-                batch, size = [], 0
-                if report.interrupted:
-                    return report
-        if batch:
-            report.merge(self._add_batch(batch, progress, stop))
+        more = True
+        while more and not report.interrupted:
+            part, more = self._add_batch(stream, seen, progress, stop)
+            report.merge(part)
         return report
 
     def _batch_chars(self) -> int:
@@ -431,50 +400,80 @@ class Archive(Searching):
 
     def _add_batch(
         self,
-        articles: list[Article],
+        stream: Iterator[Article],
+        seen: set[str],
         progress: Callable[[int, int], None] | None = None,
         stop: Callable[[], bool] | None = None,
-    ) -> IngestReport:
+    ) -> tuple[IngestReport, bool]:
+        """Read, encode and commit about one batch of `stream`; whether it may hold more."""
         report = IngestReport()
+        change = _Change()
+        limit, size, more = self._batch_chars(), 0, False
+        pending: list[Article] = []
+        estimate = 0  # passages pending, guessed from their length
         with self._write_lock():
-            hashes = self.store.article_hashes(a.id for a in articles)
-            incoming = {a.id for a in articles}
-            pending: list[tuple[Article, str, list[Passage], list[str]]] = []
-            for article in articles:
-                digest = article_hash(article)
-                if hashes.get(article.id) == digest:
-                    report.unchanged.append(_info(article))
-                    continue
-                replaced = [article.id] if article.id in hashes else []
-                if not replaced and _is_file_origin(article.origin):
-                    replaced = [
-                        old
-                        for old in self.store.article_ids_by_origin(article.origin)
-                        if old not in incoming
-                    ]
-                passages = split_passages(article.id, article.text, self.split_config)
-                pending.append((article, digest, passages, replaced))
-            if progress is not None and report.unchanged:
-                progress(len(report.unchanged), 0)
-            change = _Change()
-            # encoded a few hundred passages at a time, so progress moves and a stop loses little
-            for chunk in _chunks(pending, ENCODE_PASSAGES):
+            for article in stream:
                 if stop is not None and stop():
                     report.interrupted = True
                     break
-                encoded = self._encode_into(change, [(a, d, p) for a, d, p, _ in chunk])
-                report.passages += encoded
-                for article, _, _, replaced in chunk:
-                    (report.updated if replaced else report.added).append(_info(article))
-                    change.deletes += replaced
-                    first_added = self.store.added_dates(replaced).values()
-                    if first_added:
-                        change.keep_added[article.id] = min(first_added)
-                if progress is not None:
-                    progress(len(chunk), encoded)
+                if article.id in seen:
+                    report.unchanged.append(_info(article))
+                    if progress is not None:
+                        progress(1, 0)
+                    continue
+                seen.add(article.id)
+                pending.append(article)
+                size += len(article.text)
+                estimate += len(article.text) // PASSAGE_CHARS + 1
+                # encoded as read, so progress moves and a stop keeps what was read before it
+                if estimate >= ENCODE_PASSAGES:
+                    self._encode_chunk(pending, seen, change, report, progress)
+                    pending, estimate = [], 0
+                if size >= limit:
+                    more = True
+                    break
+            if pending and not report.interrupted:
+                self._encode_chunk(pending, seen, change, report, progress)
             if change.inserts or change.deletes:
                 self._commit(change)
-        return report
+        return report, more
+
+    def _encode_chunk(
+        self,
+        articles: list[Article],
+        incoming: set[str],
+        change: _Change,
+        report: IngestReport,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        """Encode the new and changed ones of `articles` into `change`; report each."""
+        hashes = self.store.article_hashes(a.id for a in articles)
+        pending: list[tuple[Article, str, list[Passage]]] = []
+        unchanged = 0
+        for article in articles:
+            digest = article_hash(article)
+            if hashes.get(article.id) == digest:
+                report.unchanged.append(_info(article))
+                unchanged += 1
+                continue
+            replaced = [article.id] if article.id in hashes else []
+            if not replaced and _is_file_origin(article.origin):
+                replaced = [
+                    old
+                    for old in self.store.article_ids_by_origin(article.origin)
+                    if old not in incoming
+                ]
+            (report.updated if replaced else report.added).append(_info(article))
+            change.deletes += replaced
+            first_added = self.store.added_dates(replaced).values()
+            if first_added:
+                change.keep_added[article.id] = min(first_added)
+            pending.append((article, digest, split_passages(article.id, article.text,
+                                                            self.split_config)))  # fmt: skip
+        encoded = self._encode_into(change, pending) if pending else 0
+        report.passages += encoded
+        if progress is not None:
+            progress(len(articles), encoded)
 
     def _encode_into(
         self, change: _Change, pending: Sequence[tuple[Article, str, list[Passage]]]

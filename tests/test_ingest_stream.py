@@ -10,7 +10,7 @@ import json
 import os
 import signal
 import tracemalloc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -225,3 +225,31 @@ def test_progress_on_a_terminal_is_a_bar_with_passages_rate_and_time_left() -> N
     last = screen.rstrip("\n").split("\r")[-1]
     assert "300/300" in last and "2,400 passages" in last and "articles/s" in last
     assert "0 read" in last  # reading() was never called
+
+
+def test_ctrl_c_while_pages_are_read_keeps_the_pages_read_before_it(
+    fake_cli_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for n in range(10):
+        (folder / f"page{n}.txt").write_text(
+            f"Page {n}\n\nThe harbour board met for the {n}th time."
+        )
+    monkeypatch.setattr(archive_module, "ENCODE_PASSAGES", 1)
+    from bot import commands
+
+    real = commands.stream_input
+
+    def slow_reader(item: str, limits: ReadLimits) -> Iterator[Article | ReadFailure]:
+        for n, read in enumerate(real(item, limits), start=1):
+            if n == 6:  # Ctrl-C while the sixth page is read, before any batch is full
+                os.kill(os.getpid(), signal.SIGINT)
+            yield read
+
+    monkeypatch.setattr(commands, "stream_input", slow_reader)
+    assert main(["ingest", "--json", str(folder)]) == 130
+    report = json.loads(capsys.readouterr().out)
+    assert [a["title"] for a in report["added"]] == [f"Page {n}" for n in range(5)]
+    assert len(stored_ids(capsys)) == 5
