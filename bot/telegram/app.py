@@ -20,7 +20,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from telegram import (
@@ -71,6 +71,17 @@ NOTICE_EVERY = 600.0  # seconds between two refusals (or slow-downs) to the same
 ACTIONS_PER_QUESTION = 4  # any update (command, button, message) may come this much more often
 
 
+class Extension(Protocol):
+    """Handlers with work of their own beside the bot's (the news desk: feeds, alerts): they are
+    added before the catch-all handlers, started once the services are built, stopped first."""
+
+    def add_handlers(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None: ...
+
+    async def start(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None: ...
+
+    async def stop(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None: ...
+
+
 @dataclass
 class BotState:
     """Everything the handlers share; `services` is filled in by post_init."""
@@ -81,6 +92,7 @@ class BotState:
     actions: RateLimiter  # every update, per user
     notices: RateLimiter = field(default_factory=lambda: RateLimiter(1, NOTICE_EVERY))
     services_: BotServices | None = None
+    extensions: tuple[Extension, ...] = ()
 
     @property
     def services(self) -> BotServices:
@@ -460,42 +472,24 @@ async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> N
     bot_state: BotState = application.bot_data["newsqa"]
     log.info("loading the index and the model…")
     bot_state.services_ = await asyncio.to_thread(BotServices.build, bot_state.settings)
-    await _start_desk(application)
+    for extension in bot_state.extensions:
+        await extension.start(application)
     with contextlib.suppress(TelegramError):
         await application.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
     log.info("ready as @%s", application.bot.username)
 
 
-async def _start_desk(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """The feed poller (a thread) and the alert loop (a task), over the services just built."""
-    from bot.telegram.desk import deliver_alerts  # it builds on this module's helpers
-    from bot.telegram.desk_services import DeskServices
-
-    bot_state: BotState = application.bot_data["newsqa"]
-    desk = await asyncio.to_thread(DeskServices, bot_state.settings, bot_state.services)
-    application.bot_data["newsqa_desk"] = desk
-    desk.start()
-    every = bot_state.settings.telegram_alert_every
-    application.bot_data["newsqa_alerts"] = asyncio.create_task(
-        deliver_alerts(application.bot, application.bot_data, every)
-    )
-
-
 async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     bot_state: BotState = application.bot_data["newsqa"]
-    alerts = application.bot_data.pop("newsqa_alerts", None)
-    if alerts is not None:
-        alerts.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await alerts
-    desk = application.bot_data.pop("newsqa_desk", None)
-    if desk is not None:
-        await asyncio.to_thread(desk.close)
+    for extension in bot_state.extensions:
+        await extension.stop(application)
     if bot_state.services_ is not None:
         bot_state.services_.close()
 
 
-def build_application(settings: Settings, token: str) -> Application[Any, Any, Any, Any, Any, Any]:
+def build_application(
+    settings: Settings, token: str, extensions: tuple[Extension, ...] = ()
+) -> Application[Any, Any, Any, Any, Any, Any]:
     """The Application with every handler; nothing heavy is loaded until post_init."""
     api = settings.telegram_api_base_url.rstrip("/")
     builder = (
@@ -519,6 +513,7 @@ def build_application(settings: Settings, token: str) -> Application[Any, Any, A
         RateLimiter(
             ACTIONS_PER_QUESTION * settings.telegram_rate_limit, settings.telegram_rate_window
         ),
+        extensions=extensions,
     )
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
@@ -526,9 +521,8 @@ def build_application(settings: Settings, token: str) -> Application[Any, Any, A
     application.add_handler(CommandHandler("sources", sources))
     application.add_handler(CommandHandler("stats", stats))
     application.add_handler(CommandHandler("add", add))
-    from bot.telegram.desk import add_handlers  # it builds on this module's helpers
-
-    add_handlers(application)
+    for extension in extensions:
+        extension.add_handlers(application)
     application.add_handler(MessageHandler(filters.Document.ALL, document))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text))
     application.add_handler(
@@ -549,9 +543,14 @@ class Webhook:
     secret_token: str | None = None
 
 
-def run_bot(settings: Settings, token: str, webhook: Webhook | None = None) -> None:
+def run_bot(
+    settings: Settings,
+    token: str,
+    webhook: Webhook | None = None,
+    extensions: tuple[Extension, ...] = (),
+) -> None:
     """Serve until SIGINT or SIGTERM (python-telegram-bot stops cleanly on both)."""
-    application = build_application(settings, token)
+    application = build_application(settings, token, extensions)
     if webhook is None:
         log.info("starting (long polling %s)", settings.telegram_api_base_url)
         application.run_polling(allowed_updates=ALLOWED_UPDATES)

@@ -51,13 +51,14 @@ def telegram(args: argparse.Namespace) -> int:
                 f"{WEBHOOK_INSTALL} (or run without --webhook-url to use long polling)"
             )
     from bot.telegram.app import Webhook, run_bot
+    from bot.telegram.desk import NewsDesk
     from bot.telegram.logs import configure_logging, redact, secrets_of
 
     if args.webhook_url:
         webhook = Webhook(args.webhook_url, args.listen, args.port, args.secret_token)
     configure_logging(token)
     try:
-        run_bot(args.settings, token, webhook)
+        run_bot(args.settings, token, webhook, extensions=(NewsDesk(),))
     except NewsqaError:
         raise
     except Exception as e:  # InvalidToken, NetworkError...: messages may carry the token

@@ -327,16 +327,42 @@ async def _deliver(
             return
 
 
-def add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    for name, handler in (
-        ("feeds", feeds),
-        ("addfeed", addfeed),
-        ("removefeed", removefeed),
-        ("timeline", timeline),
-        ("follow", follow),
-        ("following", following),
-        ("unfollow", unfollow),
-    ):
-        application.add_handler(CommandHandler(name, handler))
-    application.add_handler(CallbackQueryHandler(timeline_page, pattern=f"^{NEXT_PAGE}\\d+$"))
-    application.add_handler(InlineQueryHandler(inline_query))
+class NewsDesk:
+    """The desk as an extension of the bot (`bot.telegram.app.Extension`): its handlers, the
+    feed poller (a thread) and the alert loop (a task)."""
+
+    def __init__(self) -> None:
+        self._alerts: asyncio.Task[None] | None = None
+
+    def add_handlers(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        for name, handler in (
+            ("feeds", feeds),
+            ("addfeed", addfeed),
+            ("removefeed", removefeed),
+            ("timeline", timeline),
+            ("follow", follow),
+            ("following", following),
+            ("unfollow", unfollow),
+        ):
+            application.add_handler(CommandHandler(name, handler))
+        application.add_handler(CallbackQueryHandler(timeline_page, pattern=f"^{NEXT_PAGE}\\d+$"))
+        application.add_handler(InlineQueryHandler(inline_query))
+
+    async def start(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        bot_state = application.bot_data["newsqa"]
+        services = await asyncio.to_thread(DeskServices, bot_state.settings, bot_state.services)
+        application.bot_data["newsqa_desk"] = services
+        services.start()
+        every = bot_state.settings.telegram_alert_every
+        self._alerts = asyncio.create_task(
+            deliver_alerts(application.bot, application.bot_data, every)
+        )
+
+    async def stop(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        if self._alerts is not None:
+            self._alerts.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._alerts
+        services = application.bot_data.pop("newsqa_desk", None)
+        if services is not None:
+            await asyncio.to_thread(services.close)
