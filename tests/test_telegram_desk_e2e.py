@@ -193,3 +193,28 @@ def test_inline_queries_offer_the_answer_s_excerpts(desk: Desk) -> None:
     assert refused["results"] == [] and refused["button"]["text"] == "You may not use this bot"
     empty = desk.api.wait_for_inline_answer(desk.api.send_inline_query(alice, "  "), 30)
     assert empty["results"] == []
+
+
+def test_a_long_timeline_pages_with_next(desk: Desk) -> None:
+    for n in range(11):
+        text = f"<p>Dredging of the harbour channel reached berth {n + 1} on day {n + 1}. </p>"
+        desk.site.publish(Item(f"dredge{n}", f"Dredging, day {n + 1}", T0 + timedelta(days=n),
+                               text=text * 30))  # fmt: skip
+    deadline = time.monotonic() + 90
+    shown = ""
+    while time.monotonic() < deadline and "11 articles" not in shown:
+        [shown] = desk.command(ALICE, "/timeline harbour dredging")
+        time.sleep(0.5)
+    assert "11 articles, oldest first (page 1 of 2)" in shown
+    first = desk.api.sent[-1]
+    assert first.reply_markup == {
+        "inline_keyboard": [[{"text": "Next", "callback_data": "timeline:2"}]]
+    }
+    days = [line for line in shown.splitlines() if " · Dredging, day " in line]
+    assert len(days) == 10 and days[0].startswith("2024-06-03 · Dredging, day 1 ")
+    alice = desk.api.user(ALICE, "Alice")
+    since = len(desk.api.sent)
+    desk.api.press_button(alice, alice, first.message_id, "timeline:2")
+    [second] = desk.api.wait_for_messages(ALICE, 1, timeout=30, since=since)
+    assert "(page 2 of 2)" in visible(second) and "Dredging, day 11 " in visible(second)
+    assert second.reply_markup is None
