@@ -74,3 +74,19 @@ def test_rate_limited_alerts_wait_and_outsiders_get_none(archive: Archive) -> No
     assert len(bot.sent) == 1  # over the limit: nothing sent...
     [[waiting]] = desk.batches()  # ...and the alert still waits
     assert waiting.article.id == "b"
+
+
+def test_admins_are_told_once_when_a_feed_starts_failing() -> None:
+    from bot.telegram.desk import _tell_admins
+    from bot.watch import PollResult
+
+    result = PollResult("https://x.example/feed?a=1&b=<2>", "error", error="HTTP 500",
+                        failing=True, next_run=1_700_000_000.0)  # fmt: skip
+    bot = FakeBot()
+    asyncio.run(_tell_admins(bot, (11, 12), result))  # type: ignore[arg-type]
+    assert [m.chat_id for m in bot.sent] == [11, 12]
+    assert bot.sent[0].text == (
+        "The feed https://x.example/feed?a=1&amp;b=&lt;2&gt; keeps failing: HTTP 500. I will try "
+        "again at 2023-11-14T22:13:20+00:00, less and less often; /removefeed "
+        "https://x.example/feed?a=1&amp;b=&lt;2&gt; stops it."
+    )

@@ -2,9 +2,10 @@
 /unfollow, inline queries, and the loop that delivers alerts.
 
 Thin like the others: parse, check access and the rate limit, call `DeskServices` in a worker
-thread, render, reply. Alerts go out from one task: each round scans for new articles, then sends
-each follower one message holding up to five of theirs; a follower past the alert rate limit keeps
-theirs waiting for a later round, and one no longer allowed to use the bot gets none.
+thread, render, reply. Alerts go out from one task: each round tells the admins about feeds that
+started failing, scans for new articles, then sends each follower one message holding up to five
+of theirs; a follower past the alert rate limit keeps theirs waiting for a later round, and one no
+longer allowed to use the bot gets none.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from bot.telegram.app import (
 )
 from bot.telegram.desk_services import DeskServices
 from bot.timeline import Timeline
+from bot.watch import PollResult
 from corpus.errors import NewsqaError
 from index.topics import TopicError
 
@@ -289,12 +291,26 @@ async def deliver_alerts(bot: Bot, context_data: dict[str, Any], every: float) -
     limiter = RateLimiter(bot_state.settings.telegram_alert_limit, 3600.0)
     while True:
         try:
+            for result in services.newly_failing():
+                await _tell_admins(bot, bot_state.settings.telegram_admins, result)
             batches = await asyncio.to_thread(services.alert_batches)
             for batch in batches:
                 await _deliver(bot, services, bot_state, limiter, batch)
         except Exception:  # one bad round must not end the alerts
             log.exception("delivering alerts failed")
         await asyncio.sleep(every)
+
+
+async def _tell_admins(bot: Bot, admins: tuple[int, ...], result: PollResult) -> None:
+    """Tell each admin (in their private chat with the bot) that a feed keeps failing."""
+    for admin in admins:
+        try:
+            await bot.send_message(
+                admin, desk_render.failing_html(result), parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )  # fmt: skip
+        except TelegramError as e:  # an admin who never wrote to the bot cannot be told
+            log.info("could not tell admin %s about a failing feed: %s", admin, e)
 
 
 async def _deliver(

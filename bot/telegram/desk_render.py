@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from bot.alerts import Alert
 from bot.telegram.render import escape, link
 from bot.timeline import Timeline, TimelineEntry
-from bot.watch import describe_every
+from bot.watch import PollResult, describe_every
 from corpus.types import ArticleInfo
 from index.feeds import Feed, iso
 from index.follows import Follow
@@ -41,6 +41,15 @@ def feeds_html(feeds: Sequence[Feed]) -> str:
         if feed.last_error:
             lines.append(f"<i>last error: {escape(feed.last_error)}</i>")
     return "\n".join(lines)
+
+
+def failing_html(result: PollResult) -> str:
+    """What admins are told once when a feed starts failing."""
+    return (
+        f"The feed {escape(result.url)} keeps failing: {escape(result.error or 'unknown error')}. "
+        f"I will try again at {escape(iso(result.next_run))}, less and less often; "
+        f"/removefeed {escape(result.url)} stops it."
+    )
 
 
 def feed_added_html(feed: Feed) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from contextlib import AbstractContextManager, nullcontext
 
 from bot.alerts import Alert, AlertDesk
@@ -18,7 +19,7 @@ from bot.services import read_limits, search_config
 from bot.settings import Settings
 from bot.telegram.services import BotServices
 from bot.timeline import Timeline, build_timeline
-from bot.watch import FeedWatcher, parse_every
+from bot.watch import FeedWatcher, PollResult, log_result, parse_every
 from index import Archive
 from index.archive import DATABASE
 from index.feeds import Feed, FeedStore
@@ -36,8 +37,12 @@ class DeskServices:
         self.feeds = FeedStore.open(database)
         self.alerts = AlertDesk(Store(database))
         self.watcher = FeedWatcher(
-            FeedStore.open(database), self._writer, read_limits(settings, allow_private_urls=False)
+            FeedStore.open(database),
+            self._writer,
+            read_limits(settings, allow_private_urls=False),
+            report=self._report,
         )
+        self._failing: deque[PollResult] = deque(maxlen=50)  # for the admins, when next told
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._feed_writer: Archive | None = None
@@ -71,6 +76,18 @@ class DeskServices:
         self.alerts.store.close()
 
     # feeds
+
+    def _report(self, result: PollResult) -> None:
+        log_result(result)
+        if result.failing:
+            self._failing.append(result)
+
+    def newly_failing(self) -> list[PollResult]:
+        """Feeds that started failing since the last call (the poller's thread appends)."""
+        found = []
+        while self._failing:
+            found.append(self._failing.popleft())
+        return found
 
     def feed_list(self) -> list[Feed]:
         return self.feeds.feeds()
