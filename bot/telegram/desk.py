@@ -38,12 +38,14 @@ from bot.telegram import desk_render, render
 from bot.telegram.access import RateLimiter
 from bot.telegram.app import (
     Context,
+    _within,
     admitted,
     is_admin,
     say,
     send_html,
     state,
     typing,
+    user_id,
     with_retry,
 )
 from bot.telegram.desk_services import DeskServices
@@ -64,12 +66,11 @@ def desk(context: Context) -> DeskServices:
     return value
 
 
-async def _limited(message: Message, context: Context, user: int) -> bool:
-    """Take one token of the user's rate limit; when there is none, say when to come back."""
-    wait = state(context).limiter.acquire(user)
-    if wait > 0:
-        await say(message, render.slow_down(wait))
-    return wait > 0
+async def _question_limit(update: Update, context: Context, message: Message) -> bool:
+    """Spend a token of the question limit (timelines and follows search like questions do);
+    False, with a notice, when the user has none left."""
+    bot_state = state(context)
+    return await _within(update, bot_state, bot_state.limiter, user_id(update) or 0, message)
 
 
 # feeds (admins)
@@ -150,7 +151,7 @@ async def timeline(update: Update, context: Context) -> None:
     if not topic:
         await say(message, desk_render.TIMELINE_USAGE)
         return
-    if await _limited(message, context, message.from_user.id):
+    if not await _question_limit(update, context, message):
         return
     async with typing(message):
         try:
@@ -189,7 +190,7 @@ async def follow(update: Update, context: Context) -> None:
     if not topic:
         await say(message, desk_render.FOLLOW_USAGE)
         return
-    if await _limited(message, context, message.from_user.id):
+    if not await _question_limit(update, context, message):
         return
     try:
         made = await asyncio.to_thread(
@@ -242,7 +243,9 @@ async def inline_query(update: Update, context: Context) -> None:
     if not question:
         await query.answer([], cache_time=0, is_personal=True)
         return
-    wait = state(context).limiter.acquire(asker)
+    # no message to notice on: the slow-down is the results' button (every query costs a token
+    # of both limits, as any update and any question do)
+    wait = max(state(context).actions.acquire(asker), state(context).limiter.acquire(asker))
     if wait > 0:
         slow = InlineQueryResultsButton(text=f"Too fast: try again in {max(1, round(wait))} s",
                                         start_parameter="slow")  # fmt: skip
