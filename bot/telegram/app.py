@@ -1,12 +1,12 @@
 """The python-telegram-bot Application: building it, and its handlers.
 
 Handlers are thin: parse the update, check access, call a service in a worker thread (the model
-and FAISS never block the event loop), render HTML, reply. Every handler and button first awaits
-`admitted`, the one gate: access, and a rate limit per user on all of them together (questions
-have a tighter one of their own); strangers and users over a limit are told so at most once per
-`NOTICE_EVERY` seconds, and ignored otherwise.
-Shared state lives in one `BotState` in `bot_data`; its services are built once in `post_init`,
-before the first update is read.
+and FAISS never block the event loop), render HTML, reply. Shared state lives in one `BotState` in
+`bot_data`; its services are built once in `post_init`, before the first update is read.
+
+Every handler and button first awaits `admitted`, the one gate: access, and a rate limit per
+user on all updates together (questions have a tighter one of their own). Strangers and users
+over a limit are told so at most once per `NOTICE_EVERY` seconds, and ignored otherwise.
 """
 
 from __future__ import annotations
