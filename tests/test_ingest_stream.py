@@ -253,3 +253,44 @@ def test_ctrl_c_while_pages_are_read_keeps_the_pages_read_before_it(
     report = json.loads(capsys.readouterr().out)
     assert [a["title"] for a in report["added"]] == [f"Page {n}" for n in range(5)]
     assert len(stored_ids(capsys)) == 5
+
+
+@pytest.mark.model
+def test_the_installed_command_draws_a_bar_on_a_terminal(tmp_path: Path) -> None:
+    """`newsqa ingest` in a fresh process whose stderr is a terminal (a pty), the real model."""
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    export = write_export(tmp_path / "export.jsonl", 3)
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    env = {
+        **os.environ,
+        "NEWSQA_INDEX_DIR": str(tmp_path / "idx"),
+        "NEWSQA_CONFIG": str(tmp_path / "none.toml"),
+    }
+    script = Path(sys.executable).with_name("newsqa")
+    process = subprocess.Popen(
+        [str(script), "ingest", str(export)], stdout=subprocess.PIPE, stderr=slave, env=env
+    )
+    os.close(slave)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the terminal closed: the process is done with it
+            break
+        if not chunk:
+            break
+        screen += chunk
+    out, _ = process.communicate(timeout=300)
+    os.close(master)
+    assert process.returncode == 0
+    assert out.decode().startswith("3 added, 0 updated, 0 unchanged, 0 failed")
+    shown = screen.decode(errors="replace")
+    assert "\r" in shown and "3/3" in shown and "3 read" in shown and "passages" in shown
+    assert "newsqa: reading" not in shown  # the log's lines are for logs
