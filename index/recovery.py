@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,6 +131,15 @@ class Salvaged:
     titles: set[str] = field(default_factory=set)  # titles in the full-text index, id unknown
 
 
+def _pages(columns: Sequence[Any]) -> tuple[int, ...]:
+    """The page starts of a salvaged article, if its row has them and they still parse."""
+    try:
+        pages = json.loads(columns[0]) if columns and columns[0] else []
+        return tuple(int(x) for x in pages)
+    except (TypeError, ValueError):
+        return ()
+
+
 def _readable_rows(
     db: sqlite3.Connection, table: str, columns: str, give_up_after: int = 10_000
 ) -> tuple[list[tuple[Any, ...]], int]:
@@ -204,16 +213,20 @@ def salvage(path: Path, dimension_hint: int | None = None) -> Salvaged:
             meta_rows = []
         meta = {str(k): str(v) for _, k, v in meta_rows if isinstance(k, str)}
         dimension = int(meta.get("dimension") or dimension_hint or 0)
+        columns = "id, title, text, url, source, published, origin, content_hash, added"
+        with contextlib.suppress(sqlite3.DatabaseError):  # schema 3 keeps a PDF's page starts
+            if "pages" in {r[1] for r in db.execute("PRAGMA table_info(articles)")}:
+                columns += ", pages"
         try:
-            rows, unreadable["articles"] = _readable_rows(
-                db,
-                "articles",
-                "id, title, text, url, source, published, origin, content_hash, added",
-            )
+            rows, unreadable["articles"] = _readable_rows(db, "articles", columns)
         except sqlite3.DatabaseError as e:
             raise IndexCorruptError(f"database {path}: no article can be read ({e})") from e
         articles = [
-            (Article(r[1], r[2], r[3], r[4], r[5], r[6], r[7]), str(r[8] or ""), str(r[9] or ""))
+            (
+                Article(r[1], r[2], r[3], r[4], r[5], r[6], r[7], _pages(r[10:])),
+                str(r[8] or ""),
+                str(r[9] or ""),
+            )
             for r in rows
             if all(isinstance(x, str) for x in (r[1], r[2], r[3], r[7]))
         ]

@@ -35,14 +35,16 @@ def make(n: int) -> Article:
         f"changed in week {i}, said officials in town {n}."
         for i in range(9)
     ]
+    text = " ".join(sentences)
     return Article(
         id=f"{n:016x}",
         title=f"Story token{n}",
-        text=" ".join(sentences),
+        text=text,
         url=f"https://example.org/{n}",
         source="Wire",
         published=f"2024-02-{n % 28 + 1:02d}",
         origin=f"test:{n}",
+        pages=(0, len(text) // 2) if n % 2 else (),  # every other one a two-page PDF
     )
 
 
@@ -202,11 +204,12 @@ def test_a_damaged_database_is_named_and_what_is_readable_is_saved(
     assert readable <= set(saved)  # nothing that could be read was lost
     for article_id, article in saved.items():
         original = next(a for a in ARTICLES if a.id == article_id)
-        assert (article.title, article.text, article.url, article.published) == (
+        assert (article.title, article.text, article.url, article.published, article.pages) == (
             original.title,
             original.text,
             original.url,
             original.published,
+            original.pages,
         )
     lost = len(ARTICLES) - len(saved)
     assert f"saved {len(saved)} articles into a fresh database" in out
