@@ -90,3 +90,32 @@ def test_admins_are_told_once_when_a_feed_starts_failing() -> None:
         "again at 2023-11-14T22:13:20+00:00, less and less often; /removefeed "
         "https://x.example/feed?a=1&amp;b=&lt;2&gt; stops it."
     )
+
+
+def test_inline_results_are_distinct_and_fit_a_message() -> None:
+    from telegram.constants import ParseMode
+
+    from bot.answer import Answer, AnswerSentence, Citation
+    from bot.telegram.desk import inline_results
+    from corpus.types import ArticleInfo, Passage
+
+    long = "The ferry <crossing> runs " + "far " * 1500 + "away."
+    infos = [ArticleInfo(i, f"Title {i}", f"https://n.x/{i}", "Gazette", "2024-06-03", i)
+             for i in ("a", "b")]  # fmt: skip
+    citations = tuple(
+        Citation(n, info, Passage(info.id, 0, long, 0, ((0, len(long)),), id=n), 1.0)
+        for n, info in enumerate(infos, start=1)
+    )
+    sentences = (AnswerSentence(long, 1, 0), AnswerSentence("Short.", 2, 0),
+                 AnswerSentence(long, 1, 0))  # fmt: skip
+    answer = Answer("q", sentences, citations, abstained=False)
+    results = inline_results(answer)
+    assert [r.title for r in results] == ["Title a", "Title b"]  # the repeated excerpt once
+    content = results[0].input_message_content
+    assert content.parse_mode == ParseMode.HTML  # type: ignore[attr-defined]
+    plain, _ = check_text(content.message_text, "HTML")  # type: ignore[attr-defined]
+    assert plain.startswith("The ferry <crossing> runs far") and plain.endswith(
+        "Title a — Gazette, 2024-06-03"
+    )
+    assert len({r.id for r in results}) == 2
+    assert inline_results(Answer("q", (), (), abstained=True)) == []

@@ -34,6 +34,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Inli
 
 from bot.alerts import Alert
 from bot.answer import Answer, AnswerError
+from bot.render import excerpt
 from bot.telegram import desk_render, render
 from bot.telegram.access import RateLimiter
 from bot.telegram.app import (
@@ -58,6 +59,7 @@ log = logging.getLogger("newsqa.telegram")
 NEXT_PAGE = "timeline:"
 KEEP_TIMELINES = 20  # per chat, for their Next buttons
 INLINE_RESULTS = 5
+INLINE_CHARS = 3500  # of excerpt, leaving room for the source line in Telegram's 4096
 
 
 def desk(context: Context) -> DeskServices:
@@ -264,24 +266,25 @@ def inline_results(answer: Answer) -> list[InlineQueryResultArticle]:
     if answer.abstained:
         return []
     by_number = {c.n: c for c in answer.citations}
-    results = []
+    results: dict[str, InlineQueryResultArticle] = {}
     for text, n in render.cited_groups(answer)[:INLINE_RESULTS]:
         article = by_number[n].article
         key = hashlib.sha256(f"{article.id}:{text}".encode()).hexdigest()[:32]
-        results.append(
+        results.setdefault(
+            key,
             InlineQueryResultArticle(
                 id=key,
                 title=article.title[:200],
                 description=" ".join(text.split())[:300],
                 input_message_content=InputTextMessageContent(
-                    desk_render.inline_html(text, article)[: render.LIMIT],
+                    desk_render.inline_html(excerpt(text, INLINE_CHARS), article),
                     parse_mode=ParseMode.HTML,
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
                 ),
                 url=article.url if render.is_web_url(article.url) else None,
-            )
+            ),
         )
-    return results
+    return list(results.values())
 
 
 # alerts
