@@ -100,8 +100,9 @@ class FeedWatcher:
         """Wake `run` now (a feed was added, or it should stop)."""
         self._wake.set()
 
-    def poll(self, feed: Feed) -> PollResult:
-        """Fetch one feed and commit what is new in it; never raises for a feed's own faults."""
+    def poll(self, feed: Feed, stop: threading.Event | None = None) -> PollResult:
+        """Fetch one feed and commit what is new in it; never raises for a feed's own faults.
+        Once `stop` is set no further item is read: those read are committed, the feed stays due."""
         now = self.clock()
         validators = {"If-None-Match": feed.etag, "If-Modified-Since": feed.last_modified}
         try:
@@ -129,7 +130,11 @@ class FeedWatcher:
             articles: list[Article] = []
             read: list[tuple[str, str, str]] = []
             failed: list[str] = []
+            partial = False
             for item in items:
+                if stop is not None and stop.is_set():
+                    partial = True  # commit what was read; the rest on the next poll
+                    break
                 if known.get(item.key) == item.digest:
                     continue
                 try:
@@ -147,14 +152,16 @@ class FeedWatcher:
                 with self.writer() as archive:
                     report = archive.add(articles)
             self.feeds.record_items(feed.url, read, [i.key for i in items], now)
-            # with items left unread, forget the validators so the next poll reads the feed again
+            # with items left unread, forget the validators so that the next poll reads them
+            if partial:
+                next_run = now
             self.feeds.record_fetch(
                 feed.url,
                 now,
                 next_run,
                 "ok",
-                etag=None if failed else fetched.etag,
-                last_modified=None if failed else fetched.last_modified,
+                etag=None if failed or partial else fetched.etag,
+                last_modified=None if failed or partial else fetched.last_modified,
                 added=len(report.added),
             )
             return PollResult(
@@ -183,14 +190,15 @@ class FeedWatcher:
         for feed in self.feeds.due(self.clock()):
             if stop is not None and stop.is_set():
                 break
-            result = self.poll(feed)
+            result = self.poll(feed, stop)
             self.report(result)
             results.append(result)
         return results
 
     def run(self, stop: threading.Event, idle: float = 30.0) -> None:
         """Poll feeds as they fall due until `stop` is set; feeds added meanwhile (by another
-        process too) are seen within `idle` seconds, or at once after `nudge`."""
+        process too) are seen within `idle` seconds, or at once after `nudge`. When `stop` is set
+        mid-poll, the items read so far are committed and the rest left for the next run."""
         while not stop.is_set():
             try:
                 self.poll_due(stop)

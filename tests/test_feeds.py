@@ -310,6 +310,26 @@ def test_a_feed_on_a_refused_address_fails_with_the_reason(
     assert site.requests == []
 
 
+def test_a_stop_mid_poll_commits_what_was_read_and_leaves_the_rest_due(
+    archive: Archive, site: FeedServer, clock: Clock
+) -> None:
+    import threading
+
+    site.publish(full_item("harbour", "Harbour reopens", 0))
+    w = watcher(archive, clock)
+    w.feeds.add(site.feed_url, 3600, clock.now)
+    stop = threading.Event()
+    stop.set()
+    [feed] = w.feeds.due(clock.now)
+    result = w.poll(feed, stop)
+    assert (result.status, result.added) == ("ok", ())
+    [feed] = w.feeds.due(clock.now)  # still due, and read in full next time (no validators)
+    assert feed.etag is None
+    [result] = w.poll_due()
+    assert [a.title for a in result.added] == ["Harbour reopens"]
+    assert w.feeds.due(clock.now) == []
+
+
 def test_an_empty_feed_is_not_a_failure(archive: Archive, site: FeedServer, clock: Clock) -> None:
     w = watcher(archive, clock)
     w.feeds.add(site.feed_url, 60, clock.now)
