@@ -125,3 +125,38 @@ def test_a_full_disk_is_one_line_and_loses_nothing(
     no_leftovers(index_dir)
     assert state(capsys) == before
     assert main(argv) == 0  # with room again, the same command works
+
+
+def test_a_telegram_upload_on_a_full_disk_is_one_friendly_reply(
+    index_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The admin hears that the disk is full, not the server's path; the log has the details."""
+    from bot.services import make_answerer
+    from bot.settings import load_settings
+    from bot.telegram.services import DISK_FULL, BotServices, UploadError
+
+    before = state(capsys)
+    services = BotServices(load_settings(), make_answerer(load_settings()))
+    try:
+        with monkeypatch.context() as patch:
+            fill_vectors(patch)
+            with pytest.raises(UploadError) as refused:
+                services.ingest_upload("story.txt", story(9).encode())
+        assert str(refused.value) == DISK_FULL
+        assert str(index_dir) not in str(refused.value)
+        with monkeypatch.context() as patch:  # and when even the upload finds no room
+            real = Path.write_bytes
+
+            def no_room(path: Path, data: bytes) -> int:
+                if path.parent.name.startswith("newsqa-upload-"):
+                    with open("/dev/full", "wb") as full:
+                        full.write(data)  # the kernel refuses it when it is flushed: ENOSPC
+                return real(path, data)
+
+            patch.setattr(Path, "write_bytes", no_room)
+            with pytest.raises(UploadError, match="disk is full"):
+                services.ingest_upload("story.txt", story(9).encode())
+    finally:
+        services.close()
+    no_leftovers(index_dir)
+    assert state(capsys) == before

@@ -9,6 +9,7 @@ generation on its next search (`Archive.refresh`), so new articles are found wit
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import tempfile
 from collections import Counter
@@ -25,6 +26,8 @@ from corpus.fetch import human_size
 from corpus.readers import ReadLimits, is_url, read_file, read_input
 from corpus.types import ReadResult
 from index import Archive
+from index.errors import DiskFullError
+from index.space import is_disk_full
 
 UPLOAD_EXTENSIONS = (".txt", ".md", ".html", ".jsonl", ".pdf", ".docx", ".eml", ".mhtml")
 _UNSAFE = re.compile(r"[^\w.-]+")
@@ -41,6 +44,10 @@ _NOT_NAMES = frozenset([
     "June", "July", "August", "September", "October", "November", "December",
 ])
 # fmt: on
+
+log = logging.getLogger("newsqa.telegram")
+# the server's path and free space go to the log, for its operator; users see only this
+DISK_FULL = "The server's disk is full, so nothing was added; the bot's log has the details."
 
 
 class UploadError(ValueError):
@@ -162,7 +169,13 @@ class BotServices:
         limits = dataclasses.replace(self._limits(), max_file_bytes=self.upload_limit_bytes)
         with tempfile.TemporaryDirectory(prefix="newsqa-upload-") as folder:
             path = Path(folder) / name
-            path.write_bytes(data)
+            try:
+                path.write_bytes(data)
+            except OSError as e:
+                if not is_disk_full(e):
+                    raise
+                log.error("an upload found no room in %s: %s", folder, e)
+                raise UploadError(DISK_FULL) from e
             try:
                 result = read_file(path, limits)
             except CorpusError as e:
@@ -189,10 +202,14 @@ class BotServices:
     def _add(self, result: ReadResult) -> IngestSummary:
         if not result.articles:
             return IngestSummary(failed=tuple(result.failures))
-        with Archive.open(
-            self.settings.index_dir, self.archive.encoder, search=search_config(self.settings)
-        ) as writer:
-            report = writer.add(result.articles)
+        try:
+            with Archive.open(
+                self.settings.index_dir, self.archive.encoder, search=search_config(self.settings)
+            ) as writer:
+                report = writer.add(result.articles)
+        except DiskFullError as e:
+            log.error("adding %d articles failed: %s", len(result.articles), e)
+            raise UploadError(DISK_FULL) from e
         return IngestSummary(
             tuple(report.added),
             tuple(report.updated),
