@@ -23,7 +23,7 @@ import yaml
 from corpus.clean import clean_text, infer_title, split_title
 from corpus.dates import normalize_date
 from corpus.documents import document_title, docx_paragraphs, join_pages, page_text, pdf_pages
-from corpus.errors import CorpusError
+from corpus.errors import CorpusError, FetchError
 from corpus.fetch import Fetched, FetchPolicy, fetch, human_size
 from corpus.html import Page, extract_page
 from corpus.ids import article_id, normalize_url
@@ -221,13 +221,18 @@ def _read(f: BinaryIO, origin: str, size: int) -> bytes:
 
 
 def read_url(url: str, limits: ReadLimits) -> ReadResult:
-    fetched = fetch(
-        url,
-        max_bytes=limits.max_file_bytes,
-        allow_private=limits.allow_private_urls,
-        policy=limits.fetch_policy,
-        deadline=limits.fetch_deadline,
-    )
+    try:
+        fetched = fetch(
+            url,
+            max_bytes=limits.max_file_bytes,
+            allow_private=limits.allow_private_urls,
+            policy=limits.fetch_policy,
+            deadline=limits.fetch_deadline,
+        )
+    except FetchError as e:
+        if not e.reason.startswith("larger than "):
+            raise
+        raise FetchError(e.origin, f"{e.reason}, set by {FILE_LIMIT_SETTING}") from e
     return parse(kind_of_response(fetched), fetched.body, origin=fetched.url, url=fetched.url,
                  limits=limits)  # fmt: skip
 

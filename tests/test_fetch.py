@@ -171,7 +171,9 @@ def test_redirect_to_another_scheme_is_refused(server: str) -> None:
 
 def test_body_over_the_limit_is_refused(server: str) -> None:
     failure = only_failure(read_input(f"{server}/big", ReadLimits(max_file_bytes=1000)))
-    assert failure == f"{server}/big: larger than 1,000 bytes"
+    assert failure == (
+        f"{server}/big: larger than 1,000 bytes, set by max_file_mb (NEWSQA_MAX_FILE_MB)"
+    )
 
 
 def test_connection_refused_is_one_line_naming_the_url() -> None:
