@@ -22,6 +22,7 @@ from typing import Protocol
 from corpus.errors import CorpusError, NewsqaError
 from corpus.feeds import feed_items, read_item, summary_article
 from corpus.fetch import fetch
+from corpus.ids import article_id
 from corpus.readers import ReadLimits
 from corpus.types import Article, ArticleInfo
 from index.archive import IngestReport
@@ -130,12 +131,21 @@ class FeedWatcher:
             articles: list[Article] = []
             read: list[tuple[str, str, str]] = []
             failed: list[str] = []
+            # a teaser whose article the archive holds already (another feed had it, or an
+            # ingest of its link) is not fetched again; one edited since this feed read it is
+            archived = self.feeds.archived(
+                [article_id(i.link, "") for i in items if i.summary_only and i.link]
+            )
             partial = False
             for item in items:
                 if stop is not None and stop.is_set():
                     partial = True  # commit what was read; the rest on the next poll
                     break
                 if known.get(item.key) == item.digest:
+                    continue
+                held = article_id(item.link, "") if item.link else None
+                if item.summary_only and item.key not in known and held in archived:
+                    read.append((item.key, item.digest, str(held)))
                     continue
                 try:
                     article = read_item(item, self.limits)

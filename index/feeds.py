@@ -198,6 +198,17 @@ class FeedStore:
             )
         return self.get(url)
 
+    def archived(self, article_ids: Sequence[str]) -> set[str]:
+        """Which of these articles the archive already holds (from any feed or input)."""
+        found: set[str] = set()
+        for first in range(0, len(article_ids), 500):
+            chunk = list(article_ids[first : first + 500])
+            rows = self.store.query(
+                f"SELECT id FROM articles WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found.update(str(r[0]) for r in rows)
+        return found
+
     def items(self, url: str) -> dict[str, str]:
         """The items already read from a feed: key -> digest."""
         rows = self.store.query("SELECT key, digest FROM feed_items WHERE feed_url = ?", (url,))

@@ -310,6 +310,26 @@ def test_a_feed_on_a_refused_address_fails_with_the_reason(
     assert site.requests == []
 
 
+def test_a_teaser_for_an_article_already_archived_is_not_fetched(
+    archive: Archive, site: FeedServer, clock: Clock
+) -> None:
+    from corpus.readers import read_input
+
+    site.publish(teaser("ferry", "Ferry returns", 0), page("Ferry", "The night ferry is back."))
+    archive.add(read_input(site.page_url("ferry")).articles)  # e.g. `newsqa ingest LINK`
+    assert site.hits("/news/ferry") == 1
+    w = watcher(archive, clock)
+    w.feeds.add(site.feed_url, 60, clock.now)
+    [result] = w.poll_due()
+    assert (result.status, result.added, result.updated) == ("ok", (), ())
+    assert site.hits("/news/ferry") == 1 and len(archive.articles()) == 1
+    site.items[0] = Item("ferry", "Ferry returns (updated)", T0, summary="Now with times.")
+    clock.now += 60
+    [result] = w.poll_due()  # an item edited since: its page is read again
+    assert site.hits("/news/ferry") == 2
+    assert [u.title for u in result.updated] == ["Ferry returns (updated)"]
+
+
 def test_a_stop_mid_poll_commits_what_was_read_and_leaves_the_rest_due(
     archive: Archive, site: FeedServer, clock: Clock
 ) -> None:
