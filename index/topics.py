@@ -2,7 +2,8 @@
 
 Timelines and alerts need "is this article about X", not "what is closest to X": a passage is
 about a topic when it holds all of the topic's content words, so "North Korea sanctions" matches
-neither a passage on sanctions against Iran nor one on North Korean football.
+neither a passage on sanctions against Iran nor one on North Korean football. FTS5 finds the
+candidates; a plainer stemming than its porter one confirms each word is really there.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 
 from corpus.types import ArticleInfo, Passage
 from index.fts import query_terms
+from index.lexical import stem, stems
 from index.store import Filters, Store
 
 MAX_TOPIC_TERMS = 8
@@ -57,4 +59,9 @@ def topic_passages(
     )
     scores = {int(r[0]): float(r[1]) for r in rows}
     found = store.passages(list(scores))
-    return [(*found[i], scores[i]) for i in scores if i in found]
+    # FTS5's porter stemmer conflates more than a reader would ("inflatable" for "inflation"):
+    # keep the passages that hold every word under the excerpt's own, plainer stemming
+    wanted = {stem(t) for t in topic_terms(topic)}
+    return [
+        (*found[i], scores[i]) for i in scores if i in found and wanted <= stems(found[i][0].text)
+    ]

@@ -119,3 +119,14 @@ def test_timeline_command(fake_cli_index: Path, capsys: pytest.CaptureFixture[st
     assert "--until 'March': expected a date" in capsys.readouterr().err
     assert main(["timeline", "..."]) == 1
     assert "name a topic in words" in capsys.readouterr().err
+
+
+def test_a_word_that_only_stems_alike_is_not_the_topic(archive: Archive) -> None:
+    archive.add(
+        [
+            dated("pool", "Bring an inflatable pool to the beach.", "2024-07-01"),
+            dated("rates", "Inflation rose to 4% in June.", "2024-07-02"),
+        ]
+    )
+    found = build_timeline(archive, "inflation")
+    assert [e.article.id for e in found.entries] == ["rates"]
