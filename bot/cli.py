@@ -116,12 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--limit", type=int, metavar="N", help="a seeded random sample of N questions")
     p.add_argument("--no-answers", action="store_true", help="measure retrieval only")
+    p.add_argument("--answers-out", metavar="FILE", help="write each answer's record (JSONL)")
     p.add_argument("--k", type=int, metavar="N", help="passages considered per answer")
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = command("eval-data", eval_commands.eval_data, "turn a public eval set into JSONL files")
-    p.add_argument("dataset", choices=["squad", "scifact"])
-    p.add_argument("path", help="the SQuAD JSON file, or the SciFact folder")
+    p.add_argument("dataset", choices=["squad", "scifact", "rtqa"])
+    p.add_argument("path", help="the SQuAD JSON file, or the SciFact or RealTime QA folder")
     p.add_argument("--out", required=True, metavar="DIR", help="where to write the JSONL files")
 
     p = command("index", commands.index_maintenance, "check or rebuild the index directory")

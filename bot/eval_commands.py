@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from dataclasses import asdict
 from pathlib import Path
 
-from bot.evaluate import evaluate, format_report, load_questions
+from bot.evaluate import AnswerRecord, evaluate, format_report, load_questions
 from bot.services import make_answerer
 from corpus.datasets import LOADERS, write_jsonl
 
@@ -15,6 +16,7 @@ from corpus.datasets import LOADERS, write_jsonl
 def eval_questions(args: argparse.Namespace) -> int:
     questions = load_questions(Path(args.questions), args.limit)
     answerer = make_answerer(args.settings)
+    records: list[AnswerRecord] = []
     with answerer.archive:
         report = evaluate(
             answerer,
@@ -22,7 +24,12 @@ def eval_questions(args: argparse.Namespace) -> int:
             retrievers=args.retriever or ("bm25", "dense", "hybrid"),
             with_answers=not args.no_answers,
             k=args.k or args.settings.k,
+            records=records,
         )
+    if args.answers_out:
+        with Path(args.answers_out).open("w", encoding="utf-8") as f:
+            for record in records:
+                f.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
     if args.json:
         clean = {
             s: {k: None if math.isnan(v) else v for k, v in m.items()} for s, m in report.items()
@@ -38,6 +45,8 @@ def eval_data(args: argparse.Namespace) -> int:
     out = Path(args.out)
     write_jsonl(out / "articles.jsonl", articles)
     write_jsonl(out / "questions.jsonl", questions)
+    for half in sorted({str(q["split"]) for q in questions if "split" in q}):
+        write_jsonl(out / f"questions-{half}.jsonl", [q for q in questions if q["split"] == half])
     print(
         f"wrote {len(articles)} articles to {out / 'articles.jsonl'} and "
         f"{len(questions)} questions to {out / 'questions.jsonl'}"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.answer import Answer, Answerer
+from corpus.datasets import normal_answer
 from corpus.errors import CorpusError
 from index import Archive
 
@@ -119,7 +120,7 @@ def retrieval(
 
 
 def _normal(text: str) -> str:
-    return " ".join(text.split()).casefold()
+    return normal_answer(text)
 
 
 def verified_share(archive: Archive, answer: Answer) -> tuple[int, int]:
@@ -141,16 +142,59 @@ def verified_share(archive: Archive, answer: Answer) -> tuple[int, int]:
     return good, len(answer.sentences)
 
 
-def answers(answerer: Answerer, questions: Sequence[EvalQuestion], k: int) -> dict[str, float]:
-    """Answer-level measures on the answerer's own path."""
-    contains = contains_top1 = top1 = 0
+@dataclass(frozen=True)
+class AnswerRecord:
+    """How one answer fared: where the expected answer shows up, if anywhere."""
+
+    question: str
+    answer: str
+    abstained: bool
+    in_answer: bool  # an expected answer inside the answer text
+    in_first: bool  # ... inside its first paragraph (the best evidence)
+    in_cited: bool  # ... inside one of the cited passages
+    in_archive: bool  # the question has gold articles (the archive holds an answer)
+    chars: int
+    latency_ms: float
+
+
+def answer_record(answerer: Answerer, q: EvalQuestion, k: int) -> tuple[Answer, AnswerRecord]:
+    started = time.perf_counter()
+    answer = answerer.answer(q.question, k)
+    latency = (time.perf_counter() - started) * 1000
+    expected = [_normal(a) for a in q.answers]
+    text = "" if answer.abstained else answer.text
+    first = text.split("\n\n", 1)[0]
+    passages = [_normal(c.passage.text) for c in answer.citations]
+    record = AnswerRecord(
+        question=q.question,
+        answer=text,
+        abstained=answer.abstained,
+        in_answer=any(e in _normal(text) for e in expected),
+        in_first=any(e in _normal(first) for e in expected),
+        in_cited=any(e in p for e in expected for p in passages),
+        in_archive=bool(q.articles),
+        chars=len(text),
+        latency_ms=latency,
+    )
+    return answer, record
+
+
+def answers(
+    answerer: Answerer,
+    questions: Sequence[EvalQuestion],
+    k: int,
+    records: list[AnswerRecord] | None = None,
+) -> dict[str, float]:
+    """Answer-level measures on the answerer's own path; `records` collects each answer's."""
+    contains = contains_top1 = top1 = cited = first = held = held_contains = held_cited = 0
     expected = abstained_right = abstained = unanswerable = answered_answerable = answerable = 0
     verified = sentences = 0
-    latencies = []
+    latencies, lengths = [], []
     for q in questions:
-        started = time.perf_counter()
-        answer = answerer.answer(q.question, k)
-        latencies.append((time.perf_counter() - started) * 1000)
+        answer, record = answer_record(answerer, q, k)
+        if records is not None:
+            records.append(record)
+        latencies.append(record.latency_ms)
         good, total = verified_share(answerer.archive, answer)
         verified, sentences = verified + good, sentences + total
         abstained += answer.abstained
@@ -160,24 +204,37 @@ def answers(answerer: Answerer, questions: Sequence[EvalQuestion], k: int) -> di
             continue
         answerable += 1
         answered_answerable += not answer.abstained
+        if not answer.abstained:
+            lengths.append(record.chars)
         if q.answers:
             expected += 1
-            hit = not answer.abstained and any(
-                _normal(a) in _normal(answer.text) for a in q.answers
-            )
-            contains += hit
+            contains += record.in_answer
+            cited += record.in_cited
+            first += record.in_first
+            if record.in_archive:
+                held += 1
+                held_contains += record.in_answer
+                held_cited += record.in_cited
             if q.articles and _top_article(answerer.archive, q) in q.articles:
                 top1 += 1
-                contains_top1 += hit
+                contains_top1 += record.in_answer
     latencies.sort()
     out: dict[str, float] = {
         "questions": len(questions),
         "answered (answerable)": answered_answerable / answerable if answerable else math.nan,
         "answer contains expected": contains / expected if expected else math.nan,
         "... when gold ranks first": contains_top1 / top1 if top1 else math.nan,
+        "cited passage contains it": cited / expected if expected else math.nan,
+        "first paragraph holds it": first / contains if contains else math.nan,
+    }
+    if held < expected:  # some questions have no gold article: the archive may lack the answer
+        out["contains (archive holds it)"] = held_contains / held if held else math.nan
+        out["cited (archive holds it)"] = held_cited / held if held else math.nan
+    out |= {
         "abstention precision": abstained_right / abstained if abstained else math.nan,
         "abstention recall": abstained_right / unanswerable if unanswerable else math.nan,
         "citation precision": verified / sentences if sentences else math.nan,
+        "answer chars p50": statistics.median(lengths) if lengths else math.nan,
         "latency p50 ms": latencies[len(latencies) // 2] if latencies else math.nan,
         "latency p95 ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
         if latencies
@@ -197,6 +254,7 @@ def evaluate(
     retrievers: Sequence[str] = ("bm25", "dense", "hybrid"),
     with_answers: bool = True,
     k: int = 5,
+    records: list[AnswerRecord] | None = None,
 ) -> dict[str, dict[str, float]]:
     """The whole report: one section per retriever, and one for answers."""
     report: dict[str, dict[str, float]] = {}
@@ -205,7 +263,7 @@ def evaluate(
         if summary:
             report[f"retrieval: {retriever}"] = summary
     if with_answers:
-        report["answers (hybrid)"] = answers(answerer, questions, k)
+        report["answers (hybrid)"] = answers(answerer, questions, k, records)
     return report
 
 
@@ -214,6 +272,6 @@ def format_report(report: dict[str, dict[str, float]]) -> str:
     for section, values in report.items():
         lines.append(section)
         for name, value in values.items():
-            shown = f"{value:.0f}" if name == "questions" else f"{value:.4f}"
+            shown = f"{value:.0f}" if name in ("questions", "answer chars p50") else f"{value:.4f}"
             lines.append(f"  {name:<28} {shown}")
     return "\n".join(lines)

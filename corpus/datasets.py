@@ -6,12 +6,18 @@ questions JSONL for `newsqa eval`.
   unanswerable questions carry `answerable: false`.
 - BEIR SciFact: each abstract becomes an article (id = the corpus `_id`), each test claim a question
   whose gold `articles` are the documents its qrels judge relevant (all score 1 in SciFact).
+- RealTime QA (news quiz questions and the news articles a web search returned for them): articles
+  are kept as they are; a question's gold `articles` are those of its search results whose text
+  holds the answer, and its `split` is "tune" or "heldout" by quiz week (alternate weeks, so both
+  halves span the whole period and no week is in both). `questions-tune.jsonl` and
+  `questions-heldout.jsonl` hold the halves: choose weights and rules on the first, report both.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,7 +90,39 @@ def scifact(folder: Path) -> tuple[list[Record], list[Record]]:
     return articles, questions
 
 
-LOADERS = {"squad": squad, "scifact": scifact}
+def normal_answer(text: str) -> str:
+    """Lower-cased, punctuation removed, spaces collapsed: how RealTime QA answers are matched."""
+    return " ".join(_PUNCTUATION.sub("", text.casefold()).split())
+
+
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+def rtqa(folder: Path) -> tuple[list[Record], list[Record]]:
+    """(articles, questions) from a RealTime QA folder (articles.jsonl, questions.jsonl)."""
+    articles: list[Record] = list(_jsonl(folder / "articles.jsonl"))
+    texts = {str(a["id"]): normal_answer(f"{a.get('title') or ''} {a['text']}") for a in articles}
+    records = list(_jsonl(folder / "questions.jsonl"))
+    weeks = sorted({str(q["date"]) for q in records})
+    half = {week: ("tune" if n % 2 == 0 else "heldout") for n, week in enumerate(weeks)}
+    questions: list[Record] = []
+    for q in records:
+        answer = str(q["answer"])
+        gold = [d for d in q.get("docs", ()) if normal_answer(answer) in texts.get(str(d), "")]
+        questions.append(
+            {
+                "id": str(q["id"]),
+                "question": str(q["question"]),
+                "answers": [answer],
+                "articles": gold,
+                "date": str(q["date"]),
+                "split": half[str(q["date"])],
+            }
+        )
+    return articles, questions
+
+
+LOADERS = {"squad": squad, "scifact": scifact, "rtqa": rtqa}
 
 
 def write_jsonl(path: Path, records: list[Record]) -> None:
