@@ -23,12 +23,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from bot.evidence import Candidate, EvidenceModel, default_model
+from bot.question import Question, parse_question
 from corpus.errors import NewsqaError
-from corpus.quotes import SpeakerQuestion, same_person, speaker_in_question, speaker_key
+from corpus.quotes import same_person, speaker_key
 from corpus.types import ArticleInfo, Passage
 from index import Archive, Filters, Hit
-from index.fts import STOPWORDS
-from index.lexical import TermWeights, coverage, term_weights
+from index.lexical import TermWeights, coverage, stems, term_weights
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,6 +54,7 @@ _PRONOUN_ATTRIBUTION = re.compile(
     re.IGNORECASE,
 )
 _PRONOUN_START = re.compile(r"^[“‘\"]?(?:He|She|They|His|Her|Their|It|This)\b")
+_ANNOUNCES = re.compile(r"(?:[:：]|\bthe following)\s*$")
 _OPEN, _CLOSE = "“", "”"
 
 
@@ -64,8 +66,13 @@ class AnswerConfig:
     max_groups: int = 3  # evidence groups per page of an answer
     max_group_sentences: int = 3
     lexical_weight: float = 1.0
-    threshold: float = 0.75  # abstain when the best group scores below this
-    second_source_margin: float = 0.3  # a further group from one article must be this close
+    threshold: float = 0.75  # abstain when no group's relevance reaches this
+    merge_margin: float = 1.0  # log-odds: a neighbour merges into a group if this close
+    # A further group on the first page must score this close to the lead (log-odds): another
+    # article's version of the answer, or a second group of an article already shown.
+    other_margin: float = 4.0
+    same_article_margin: float = 2.0
+    first_page_per_article: int = 2
     related: int = 3
 
 
@@ -99,6 +106,7 @@ class Answer:
     related: tuple[Citation, ...] = ()
     unknown: tuple[str, ...] = ()  # names in the question that the archive never mentions
     speaker: str | None = None  # "What did X say?": answered from X's quotes only
+    understood_as: str | None = None  # the question as answered, when a spelling was fixed
     offset: int = 0  # index of this page's first evidence group
     groups: int = 0  # evidence groups on this page
     more: bool = False  # whether further evidence exists past this page
@@ -176,7 +184,9 @@ class _Group:
     last: int
     evidence: int
     passage: Passage
-    score: float
+    score: float  # the evidence model's log-odds that the evidence sentence holds the answer
+    relevance: float  # cosine + coverage: whether the archive answers at all (the threshold)
+    candidate: Candidate | None = None
 
 
 def clean_question(question: str) -> str:
@@ -203,6 +213,8 @@ def context_range(sentences: Sequence[_Sentence], i: int, limit: int = 3) -> tup
             last += 1  # "…” the speaker said" in the next sentence
         elif first > 0 and group_text.lstrip().startswith(_OPEN):
             first -= 1
+    if _ANNOUNCES.search(sentences[last].text) and last + 1 < len(sentences):
+        last += 1  # "... Tour 2020 dates:": what it announces is in the next sentence or line
     lead = sentences[first].text
     group_text = " ".join(s.text for s in sentences[first : last + 1])
     unnamed = _PRONOUN_ATTRIBUTION.search(lead) or _PRONOUN_START.match(lead)
@@ -214,44 +226,54 @@ def context_range(sentences: Sequence[_Sentence], i: int, limit: int = 3) -> tup
             last -= 1
         else:
             first += 1
+    while last + 1 < len(sentences) and last - first + 1 < limit + 2 and _open_quote(
+        sentences[first : last + 1]
+    ):
+        last += 1  # never stop inside a quote: its end often holds what was asked
     return first, last
+
+
+def _open_quote(sentences: Sequence[_Sentence]) -> bool:
+    text = " ".join(s.text for s in sentences)
+    return text.count(_OPEN) > text.count(_CLOSE)
 
 
 class Answerer:
     """Answers questions from an archive; plain Python, no terminal or Telegram code."""
 
-    def __init__(self, archive: Archive, config: AnswerConfig | None = None):
+    def __init__(
+        self,
+        archive: Archive,
+        config: AnswerConfig | None = None,
+        model: EvidenceModel | None = None,
+    ):
         self.archive = archive
         self.config = config or AnswerConfig()
-        self._speakers: tuple[int, list[str]] = (-1, [])  # (generation, quoted speakers)
+        self.model = model or default_model()
+
+    def read(self, question: str) -> Question:
+        """Parse a question once, against what the archive holds."""
+        return parse_question(clean_question(question), self.archive)
 
     def answer(
-        self, question: str, k: int = 5, filters: Filters | None = None, offset: int = 0
+        self,
+        question: str | Question,
+        k: int = 5,
+        filters: Filters | None = None,
+        offset: int = 0,
     ) -> Answer:
         """Answer one question; `offset` pages through further evidence groups (":more")."""
         started = time.perf_counter()
-        question = clean_question(question)
-        query_vector = self.archive.encoder.encode_queries([question])[0]
-        hits = self.archive.search(
-            question, max(k, self.config.candidates), filters, query_vector=query_vector
-        )
+        q = question if isinstance(question, Question) else self.read(question)
+        groups, hits = self.evidence(q, k, filters)
         searched = time.perf_counter()
-        unknown = self.unknown_names(question)
-        asked = None if unknown else self.speaker_question(question)
-        if asked is not None:
-            groups = self._quote_groups(asked, filters)
-        else:
-            groups = self._groups(question, query_vector, hits) if hits and not unknown else []
-        scored = time.perf_counter()
-        timings = {
-            "search": (searched - started) * 1000,
-            "select": (scored - searched) * 1000,
-        }
-        speaker = asked.speaker if asked else None
-        if not groups or groups[0].score < self.config.threshold:
-            if asked is not None and groups:  # the speaker is quoted, but not on this topic
+        timings = {"search": (searched - started) * 1000}
+        speaker = q.speaker.speaker if q.speaker else None
+        understood = q.understood_as if q.understood_as != q.text else None
+        if not groups or max(g.relevance for g in groups) < self.config.threshold:
+            if q.speaker is not None and groups:  # the speaker is quoted, but not on this topic
                 related = tuple(
-                    Citation(n, g.article.info, g.passage, g.score, g.article.also)
+                    Citation(n, g.article.info, g.passage, g.relevance, g.article.also)
                     for n, g in enumerate(groups[: self.config.related], start=1)
                 )
             else:
@@ -261,26 +283,43 @@ class Answerer:
                 )
             timings["total"] = (time.perf_counter() - started) * 1000
             return Answer(
-                question, (), (), True, related, unknown=unknown, speaker=speaker,
-                timings_ms=timings,
+                q.text, (), (), True, related, unknown=q.unknown, speaker=speaker,
+                understood_as=understood, timings_ms=timings,
             )  # fmt: skip
-        ordered = self._pages(groups)
-        page = ordered[offset : offset + self.config.max_groups]
-        answer = _build(question, page, offset, more=len(ordered) > offset + len(page))
-        answer = replace(answer, speaker=speaker)
+        ordered, first_page = self._pages(groups)
+        page = ordered[offset : offset + (first_page if offset == 0 else self.config.max_groups)]
+        answer = _build(q.text, page, offset, more=len(ordered) > offset + len(page))
+        answer = replace(answer, speaker=speaker, understood_as=understood)
         answer = verify(answer)
         timings["total"] = (time.perf_counter() - started) * 1000
         return replace(answer, timings_ms=timings)
 
+    def evidence(
+        self, q: Question, k: int = 5, filters: Filters | None = None, distinct: bool = True
+    ) -> tuple[list[_Group], list[Hit]]:
+        """The candidate evidence groups for a question, best first, and the hits they came from;
+        with `distinct=False`, every candidate sentence's group (to fit the evidence model)."""
+        query_vector = self.archive.encoder.encode_queries([q.understood_as])[0]
+        hits = self.archive.search(
+            q.understood_as, max(k, self.config.candidates), filters,
+            query_vector=query_vector, terms=q.terms,
+        )  # fmt: skip
+        if q.unknown:
+            return [], hits
+        if q.speaker is not None:
+            return self._quote_groups(q, query_vector, filters), hits
+        groups = self._groups(q, query_vector, hits) if hits else []
+        return (self._distinct(groups) if distinct else groups), hits
+
     def _groups(
-        self, question: str, query_vector: NDArray[np.float32], hits: list[Hit]
+        self, q: Question, query_vector: NDArray[np.float32], hits: list[Hit]
     ) -> list[_Group]:
         """Every candidate sentence as a group with its context, best first, no two overlapping."""
         articles: dict[str, _ArticleText] = {}
-        candidates: list[tuple[_ArticleText, int]] = []
+        candidates: list[tuple[_ArticleText, int, int]] = []  # (article, sentence, hit rank)
         seen: set[tuple[str, int]] = set()
         refs: list[tuple[int, int]] = []  # (passage id, sentence number): stored vectors
-        for hit in hits:
+        for rank, hit in enumerate(hits):
             source = articles.get(hit.article.id) or _ArticleText.load(
                 self.archive, hit.article, hit.also
             )
@@ -289,21 +328,39 @@ class Answerer:
                 key = (hit.article.id, hit.passage.start + s)
                 if key not in seen:
                     seen.add(key)
-                    candidates.append((source, source.index_of(hit.passage.start + s)))
+                    candidates.append((source, source.index_of(hit.passage.start + s), rank))
                     refs.append((hit.passage.id or 0, n))
         vectors = self.archive.sentence_vectors(
-            refs, [article.sentences[i].text for article, i in candidates]
+            refs, [article.sentences[i].text for article, i, _ in candidates]
         )
         cosines = vectors @ query_vector
-        weights = self._term_weights(question)
+        weights = self._term_weights(q.terms)
+        best_hit = max(hits[0].score, 1e-9)
         groups = []
-        for (article, i), cosine in zip(candidates, cosines, strict=True):
+        for (article, i, rank), cosine in zip(candidates, cosines, strict=True):
             first, last = context_range(article.sentences, i, self.config.max_group_sentences)
             group = self._fit(article, first, last, i)
             text = " ".join(s.text for s in article.sentences[group[0] : group[1] + 1])
-            score = float(cosine) + self.config.lexical_weight * coverage(text, weights)
-            groups.append(_Group(article, group[0], group[1], i, group[2], score))
-        return self._distinct(groups)
+            context_coverage = coverage(text, weights)
+            candidate = Candidate(
+                text=article.sentences[i].text,
+                context=text,
+                cosine=float(cosine),
+                coverage=coverage(article.sentences[i].text, weights),
+                context_coverage=context_coverage,
+                hit_score=max(0.0, hits[rank].score / best_hit),
+                hit_rank=rank,
+                sentence_index=i,
+            )
+            relevance = float(cosine) + self.config.lexical_weight * context_coverage
+            groups.append(
+                _Group(
+                    article, group[0], group[1], i, group[2],
+                    score=self.model.score(q, candidate), relevance=relevance,
+                    candidate=candidate,
+                )
+            )  # fmt: skip
+        return groups
 
     def _distinct(self, groups: list[_Group]) -> list[_Group]:
         """Groups best first; one overlapping an earlier one is merged into it or dropped."""
@@ -320,8 +377,10 @@ class Answerer:
             )
             if overlapping is None:
                 chosen.append(g)
-            elif not overlapping.first <= g.evidence <= overlapping.last and g.score >= max(
-                self.config.threshold, overlapping.score - self.config.second_source_margin
+            elif (
+                not overlapping.first <= g.evidence <= overlapping.last
+                and g.relevance >= self.config.threshold
+                and g.score >= overlapping.score - self.config.merge_margin
             ):
                 merged = self._merge(overlapping, g)
                 if merged is not None:
@@ -348,22 +407,20 @@ class Answerer:
                 return a, b, passage
         raise AssertionError("a sentence always lies in the passage it came from")
 
-    def speaker_question(self, question: str) -> SpeakerQuestion | None:
-        """ "What did X say (about Y)?" about someone the archive quotes; None otherwise."""
-        if self._speakers[0] != self.archive.generation:
-            self._speakers = (
-                self.archive.generation,
-                [n for n, _ in self.archive.store.speakers()],
-            )
-        return speaker_in_question(question, self._speakers[1])
+    def _quote_groups(
+        self, q: Question, query_vector: NDArray[np.float32], filters: Filters | None
+    ) -> list[_Group]:
+        """The speaker's own quotes (never anyone else's), best match to the question first.
 
-    def _quote_groups(self, asked: SpeakerQuestion, filters: Filters | None) -> list[_Group]:
-        """The speaker's own quotes (never anyone else's), best match to the topic first. With no
-        topic, every quote scores alike and the earliest come first."""
-        names = [n for n in self._speakers[1] if same_person(n, asked.speaker)]
+        Each quote (with the context that names its speaker) is scored as any other evidence
+        is, against the whole question: its meaning by the encoder, so a paraphrased topic
+        matches, and its words; so the same calibrated threshold applies. With no topic, the
+        earliest quotes come first."""
+        assert q.speaker is not None
+        names = [n for n in self.archive.speaker_names() if same_person(n, q.speaker.speaker)]
         found = [
             (quote, info)
-            for quote, info in self.archive.store.quotes([speaker_key(n) for n in names])
+            for quote, info in self.archive.quotes_of([speaker_key(n) for n in names])
             if _passes(info, filters)
         ]
         articles: dict[str, _ArticleText] = {}
@@ -375,48 +432,62 @@ class Answerer:
             last = max(first, source.index_containing(quote.sentence_end - 1))
             context = context_range(source.sentences, first, self.config.max_group_sentences)
             a, b, passage = self._fit(source, min(first, context[0]), max(last, context[1]), first)
-            groups.append(_Group(source, a, b, first, passage, 1.0))
-        if not asked.topic or not groups:
+            groups.append(_Group(source, a, b, first, passage, 1.0, 1.0))
+        if not q.speaker.topic or not groups:
             return self._distinct(groups)
-        weights = term_weights(self.archive.store, asked.topic, self.archive.passage_count)
-        topic = self.archive.encoder.encode_queries([asked.topic])[0]
+        weights = self._term_weights(q.terms)
         quoted = self.archive.encoder.encode_documents(
-            [g.article.sentences[g.evidence].text for g in groups]
+            [" ".join(s.text for s in g.article.sentences[g.first : g.last + 1]) for g in groups]
         )
         scored = []
-        for g, cosine in zip(groups, quoted @ topic, strict=True):
+        for g, cosine in zip(groups, quoted @ query_vector, strict=True):
             text = " ".join(s.text for s in g.article.sentences[g.first : g.last + 1])
-            lexical = self.config.lexical_weight * coverage(text, weights)
-            scored.append(replace(g, score=float(cosine) + lexical))
+            relevance = float(cosine) + self.config.lexical_weight * coverage(text, weights)
+            scored.append(replace(g, score=relevance, relevance=relevance))
         return self._distinct(scored)
 
-    def unknown_names(self, question: str) -> tuple[str, ...]:
-        """Capitalised words of the question (after its first) that no passage contains: a
-        question about someone or something the archive never mentions cannot be answered."""
-        words = _WORD.findall(question)[1:]
-        names = [w for w in dict.fromkeys(words) if w[:1].isupper() and w.lower() not in STOPWORDS]
-        frequencies = self.archive.store.document_frequencies(names)
-        return tuple(name for name in names if frequencies[name] == 0)
+    def _term_weights(self, terms: Sequence[str]) -> TermWeights:
+        return term_weights(self.archive.store, terms, self.archive.passage_count)
 
-    def _term_weights(self, question: str) -> TermWeights:
-        return term_weights(self.archive.store, question, self.archive.passage_count)
+    def _pages(self, groups: list[_Group]) -> tuple[list[_Group], int]:
+        """The groups that clear the threshold, in the order pages show them, and how many of
+        them the first page shows.
 
-    def _pages(self, groups: list[_Group]) -> list[_Group]:
-        """The groups that clear the threshold, in the order pages show them. The first page
-        cites every article that carries an answer before adding close seconds; later pages
-        take the rest by score, so no page repeats another."""
+        The first page opens with the best evidence and adds a group only when it could add
+        something: another article (or outlet) whose evidence is nearly as likely to hold the
+        answer, saying something the page does not already say. Groups citing one passage sit
+        together, so it is cited once. Later pages take the rest by score, so no page repeats
+        another."""
         size = self.config.max_groups
-        passing = [g for g in groups if g.score >= self.config.threshold]
-        first: list[_Group] = []
-        for g in passing:
-            if len(first) < size and all(p.article is not g.article for p in first):
-                first.append(g)
-        floor = passing[0].score - self.config.second_source_margin
-        for g in passing:
-            if len(first) < size and g not in first and g.score >= floor:
-                first.append(g)
-        first.sort(key=groups.index)
-        return first + [g for g in passing if g not in first]
+        passing = [g for g in groups if g.relevance >= self.config.threshold]
+        if groups and groups[0] not in passing:
+            passing.insert(0, groups[0])  # the best evidence leads when any group passes
+        first = passing[:1]
+        for same_article in (False, True):  # other articles' versions first, then seconds
+            margin = self.config.same_article_margin if same_article else self.config.other_margin
+            for g in passing[1:]:
+                if g.score < first[0].score - margin:
+                    break
+                of_article = sum(p.article is g.article for p in first)
+                if (
+                    len(first) < size
+                    and g not in first
+                    and (of_article < self.config.first_page_per_article
+                         if same_article else not of_article)
+                    and all(_overlap(p, g) < 0.5 for p in first)
+                ):  # fmt: skip
+                    first.append(g)
+        first.sort(key=passing.index)
+        lead_of = {g.passage.id: n for n, g in reversed(list(enumerate(first)))}
+        first.sort(key=lambda g: lead_of[g.passage.id])  # one passage: one paragraph, one number
+        return first + [g for g in passing if g not in first], len(first)
+
+
+def _overlap(a: _Group, b: _Group) -> float:
+    """The share of the shorter group's words that the other holds: near 1 for a repeat."""
+    wa = stems(" ".join(s.text for s in a.article.sentences[a.first : a.last + 1]))
+    wb = stems(" ".join(s.text for s in b.article.sentences[b.first : b.last + 1]))
+    return len(wa & wb) / max(1, min(len(wa), len(wb)))
 
 
 def _passes(info: ArticleInfo, filters: Filters | None) -> bool:

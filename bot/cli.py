@@ -89,7 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", help="the question, or - to read one per line from standard input")
     _filters(p)
     p.add_argument("--json", action="store_true", help="print one JSON object per answer")
-    p.add_argument("--more", type=int, default=0, metavar="N", help="skip N pages of evidence")
+    p.add_argument(
+        "--more",
+        type=int,
+        nargs="?",
+        const=1,
+        default=0,
+        metavar="N",
+        help="show the evidence N pages on (alone: the next page)",
+    )
 
     p = command("repl", commands.repl, "ask questions interactively (the main job)")
     p.add_argument("--k", type=int, metavar="N", help="passages considered per question")

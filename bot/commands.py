@@ -369,15 +369,15 @@ def ask(args: argparse.Namespace) -> int:
                 _print_answer(answer, args.json)
             return 0
         answer = _answer_one(answerer, args.question, args, k)
-        _print_answer(answer, args.json)
+        _print_answer(answer, args.json, next_page=args.more + 1)
     return 0
 
 
-def _print_answer(answer: Answer, as_json: bool) -> None:
+def _print_answer(answer: Answer, as_json: bool, next_page: int = 1) -> None:
     if as_json:
         print(json.dumps(answer_json(answer), ensure_ascii=False), flush=True)
     else:
-        print(answer_text(answer), flush=True)
+        print(answer_text(answer, next_page), flush=True)
 
 
 def repl(args: argparse.Namespace) -> int:

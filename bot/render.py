@@ -77,6 +77,7 @@ def answer_json(answer: Answer) -> dict[str, object]:
         "abstained": answer.abstained,
         "unknown": list(answer.unknown),
         "speaker": answer.speaker,
+        "understood_as": answer.understood_as or answer.question,
         "related": [citation_json(c) for c in answer.related],
         "more": answer.more,
         "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
@@ -114,11 +115,21 @@ def also_reported(c: Citation) -> str:
     return "also reported by: " + ", ".join(names)
 
 
-def answer_text(answer: Answer) -> str:
-    """The plain-text answer `newsqa ask` prints: the excerpts, then the numbered sources."""
+def understood_line(answer: Answer) -> str | None:
+    """'(understood as: What did Tillerson say?)' when a name's spelling was fixed."""
+    return f"(understood as: {answer.understood_as})" if answer.understood_as else None
+
+
+def answer_text(answer: Answer, next_page: int = 1) -> str:
+    """The plain-text answer `newsqa ask` prints: the excerpts, then the numbered sources;
+    `next_page` is what `--more` takes to show the evidence after this page."""
+    head = [line] if (line := understood_line(answer)) else []
     if answer.abstained:
-        return "\n".join(abstention_lines(answer))
-    lines = [answer.text, "", "Sources:", *sources_lines(answer.citations)]
+        return "\n".join(head + abstention_lines(answer))
+    lines = [*head, answer.text, "", "Sources:", *sources_lines(answer.citations)]
     if answer.more:
-        lines += ["", "(more evidence: newsqa ask --more, or :more in the REPL)"]
+        lines += [
+            "",
+            f"(more evidence: newsqa ask --more {next_page} QUESTION, or :more in the REPL)",
+        ]
     return "\n".join(lines)

@@ -148,6 +148,8 @@ class Repl:
             for line in abstention_lines(answer):
                 self.console.print(line, highlight=False)
             return
+        if answer.understood_as:
+            self.console.print(f"(understood as: {answer.understood_as})", style="dim")
         for paragraph in answer.text.split("\n\n"):
             block = Text("│ ", style="cyan")
             block.append(paragraph)

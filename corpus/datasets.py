@@ -108,7 +108,9 @@ def rtqa(folder: Path) -> tuple[list[Record], list[Record]]:
     questions: list[Record] = []
     for q in records:
         answer = str(q["answer"])
-        gold = [d for d in q.get("docs", ()) if normal_answer(answer) in texts.get(str(d), "")]
+        docs = q.get("docs")
+        listed = [str(d) for d in docs] if isinstance(docs, list) else []
+        gold = [d for d in listed if normal_answer(answer) in texts.get(d, "")]
         questions.append(
             {
                 "id": str(q["id"]),

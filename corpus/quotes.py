@@ -694,9 +694,24 @@ _SPEECH = (
     r"(?:say|said|says|tell|told|tweet|tweeted|write|wrote|claim|claimed|warn|warned|comment|"
     r"commented|mention|mentioned|speak|spoken|spoke|talk|talked|state|stated)"
 )
+_CAPITAL_WORD = r"(?-i:[A-Z][\w.’']*)"  # case-sensitive inside the case-blind patterns
+_AUDIENCE_ASKED = (
+    rf"(?:\s+(?:reporters|journalists|the press|lawmakers|parliament|"
+    rf"{_CAPITAL_WORD}(?:\s+{_CAPITAL_WORD})*))?"
+)  # "tell reporters", "tell Congress", "tell Fox News"
 _QUESTIONS = [
     re.compile(p, re.IGNORECASE)
     for p in (
+        r"\bwhat (?:did|does|do|has|have|had) (?P<name>.+?) (?:call|calls|called|dub|dubbed|"
+        r"label|labell?ed|name|named) (?P<topic>[^?.!]+?)\s*[?.!]*$",
+        rf"\bhow (?:did|does|do|has|have|had) (?P<name>.+?) (?:describe|described|characteri[sz]e|"
+        rf"view|react|reacted|respond|responded|see)\b(?:\s+(?:to|on))?{_TOPIC}"
+        rf"(?:\s+(?P<topic2>[^?.!]+?))?\s*[?.!]*$",
+        rf"\b(?:where|when) (?:did|does|do|has|have|had) (?P<name>.+?) (?:{_SPEECH}|make|made)\b"
+        rf"{_AUDIENCE_ASKED}(?:\s+(?:the|those|these|his|her|their)\s+(?:remarks?|comments?|"
+        rf"statements?|speech))?{_TOPIC}\s*[?.!]*$",
+        rf"\bwhat (?:did|does|do|has|have|had) (?P<name>.+?) (?:tell|told)\b{_AUDIENCE_ASKED}"
+        rf"{_TOPIC}\s*[?.!]*$",
         rf"\bwhat (?:did|does|do|has|have|had) (?P<name>.+?) {_SPEECH}\b(?:\s+(?:reporters|"
         rf"journalists|the press))?(?:\s+anything)?{_TOPIC}\s*[?.!]*$",
         rf"\b(?:did|has|have|does|do) (?P<name>.+?) {_SPEECH}\b(?:\s+anything)?{_TOPIC}\s*[?.!]*$",
@@ -723,6 +738,7 @@ def speaker_in_question(question: str, speakers: Iterable[str]) -> SpeakerQuesti
         name = re.sub(r"^(?:what|did|has|have|does|do)\s+", "", match.group("name"), flags=re.I)
         for speaker in known:
             if same_person(name, speaker):
-                topic = match.group("topic")
+                groups = match.groupdict()
+                topic = groups.get("topic") or groups.get("topic2")
                 return SpeakerQuestion(speaker, topic.strip() if topic else None)
     return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 MAX_TERMS = 64
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -30,7 +31,11 @@ def query_terms(text: str) -> list[str]:
 
 def match_expression(text: str) -> str | None:
     """An FTS5 MATCH expression OR-ing the quoted terms of `text`; None when it has no words."""
-    terms = query_terms(text)
+    return terms_expression(query_terms(text))
+
+
+def terms_expression(terms: Sequence[str]) -> str | None:
+    """An FTS5 MATCH expression OR-ing the given terms, each quoted; None when there are none."""
     if not terms:
         return None
-    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms[:MAX_TERMS])

@@ -25,18 +25,16 @@ def reciprocal_rank_fusion(
 def convex_fusion(
     rankings: Sequence[Sequence[tuple[K, float]]], weights: Sequence[float]
 ) -> list[tuple[K, float]]:
-    """Items by the weighted sum of their scores, each list divided by its best score; an item
-    missing from a list gets that list's lowest normalised score (it ranked below them all)."""
+    """Items by the weighted sum of their scores, each list divided by its best score. An item
+    missing from a list scores 0 there: no score is invented, so callers that want an item's
+    real score in every list (a passage BM25 did not return may still hold a term) pass it."""
     scores: dict[K, float] = defaultdict(float)
-    items = {item for ranking in rankings for item, _ in ranking}
     for ranking, weight in zip(rankings, weights, strict=True):
         if not ranking:
             continue
         best = max(score for _, score in ranking)
-        normal = {item: (score / best if best > 0 else 0.0) for item, score in ranking}
-        floor = min(normal.values())
-        for item in items:
-            scores[item] += weight * normal.get(item, floor)
+        for item, score in ranking:
+            scores[item] += weight * (max(score, 0.0) / best if best > 0 else 0.0)
     return sorted(scores.items(), key=lambda pair: (-pair[1], str(pair[0])))
 
 

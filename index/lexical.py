@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from index.fts import query_terms
 from index.store import Store
 
 _WORD = re.compile(r"\w+")
@@ -25,9 +24,10 @@ def stem(word: str) -> str:
     return word
 
 
-def term_weights(store: Store, question: str, passages: int) -> TermWeights:
-    """IDF of each content word of the question over `passages` passages, keyed by its stem."""
-    frequencies = store.document_frequencies(query_terms(question))
+def term_weights(store: Store, terms: Sequence[str], passages: int) -> TermWeights:
+    """IDF of each term (a question's content words, `index.fts.query_terms`) over `passages`
+    passages, keyed by its stem."""
+    frequencies = store.document_frequencies(terms)
     total = max(1, passages)
     return {stem(t): math.log(1 + (total - df + 0.5) / (df + 0.5)) for t, df in frequencies.items()}
 

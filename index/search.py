@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from corpus.quotes import Quote
 from corpus.types import ArticleInfo, Passage
 from index.encoder import Encoder
-from index.fts import match_expression
+from index.fts import query_terms, terms_expression
 from index.fusion import cap_per_group, convex_fusion, reciprocal_rank_fusion
 from index.lexical import best_coverage, term_weights
 from index.manifest import Manifest
@@ -67,8 +68,34 @@ class Searching:
     search_config: SearchConfig
     _vectors: VectorIndex
 
+    _speaker_cache: tuple[int, list[str]] = (-1, [])
+
     def refresh(self) -> bool:
         raise NotImplementedError
+
+    @property
+    def generation(self) -> int:
+        raise NotImplementedError
+
+    # what reading a question needs (bot.question.Lexicon)
+
+    def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many passages hold each term."""
+        return self.store.document_frequencies(terms)
+
+    def similar_terms(self, word: str) -> list[tuple[str, int]]:
+        """Indexed terms that look like `word` (same first letters, similar length)."""
+        return self.store.similar_terms(word)
+
+    def quotes_of(self, speaker_keys: Sequence[str]) -> list[tuple[Quote, ArticleInfo]]:
+        """The stored quotes of some speakers (by `corpus.quotes.speaker_key`), in article order."""
+        return self.store.quotes(speaker_keys)
+
+    def speaker_names(self) -> list[str]:
+        """Every quoted speaker, most quoted first; read once per generation."""
+        if self._speaker_cache[0] != self.generation:
+            self._speaker_cache = (self.generation, [n for n, _ in self.store.speakers()])
+        return self._speaker_cache[1]
 
     @property
     def passage_count(self) -> int:
@@ -83,9 +110,13 @@ class Searching:
         retriever: str = "hybrid",
         query_vector: NDArray[np.float32] | None = None,
         max_per_article: int | None = None,
+        terms: Sequence[str] | None = None,
     ) -> list[Hit]:
         vectors = None if query_vector is None else query_vector.reshape(1, -1)
-        return self.search_batch([query], k, filters, retriever, vectors, max_per_article)[0]
+        return self.search_batch(
+            [query], k, filters, retriever, vectors, max_per_article,
+            None if terms is None else [terms],
+        )[0]  # fmt: skip
 
     def search_batch(
         self,
@@ -95,10 +126,12 @@ class Searching:
         retriever: str = "hybrid",
         query_vectors: NDArray[np.float32] | None = None,
         max_per_article: int | None = None,
+        terms: Sequence[Sequence[str]] | None = None,
     ) -> list[list[Hit]]:
         """Top-k passages per query from dense and BM25 retrieval, fused, capped per article.
 
-        `query_vectors`, when the caller has already encoded the queries, saves encoding twice.
+        `query_vectors`, when the caller has already encoded the queries, saves encoding twice;
+        `terms`, a parsed question's search terms, replace the words read from each query.
         """
         if retriever not in RETRIEVERS:
             raise ValueError(f"unknown retriever {retriever!r}; choose from {RETRIEVERS}")
@@ -117,24 +150,52 @@ class Searching:
                 [(int(i), float(s)) for s, i in zip(row_s, row_i, strict=True) if i >= 0]
                 for row_s, row_i in zip(scores, ids, strict=True)
             ]
+        words = [list(t) for t in terms] if terms is not None else [query_terms(q) for q in queries]
         lexical: list[list[tuple[int, float]]] = [[] for _ in queries]
+        weights = (config.title_weight, 1.0)
         if retriever != "dense":
-            weights = (config.title_weight, 1.0)
-            for n, query in enumerate(queries):
-                expression = match_expression(query)
+            for n in range(len(queries)):
+                expression = terms_expression(words[n])
                 if expression:
                     lexical[n] = self.store.bm25(expression, pool, filters, weights)
+        if retriever == "hybrid":
+            for n in range(len(queries)):
+                qv = None if query_vectors is None else query_vectors[n]
+                self._complete(dense[n], lexical[n], qv, terms_expression(words[n]), pool)
 
         cap = max_per_article or config.max_per_article
         results = []
         for n in range(len(queries)):
             qv = None if query_vectors is None else query_vectors[n]
-            results.append(self._rank(queries[n], dense[n], lexical[n], k, retriever, qv, cap))
+            results.append(self._rank(words[n], dense[n], lexical[n], k, retriever, qv, cap))
         return results
+
+    def _complete(
+        self,
+        dense: list[tuple[int, float]],
+        lexical: list[tuple[int, float]],
+        query_vector: NDArray[np.float32] | None,
+        expression: str | None,
+        pool: int,
+    ) -> None:
+        """Give every candidate its real score in both lists before they are fused: the cosine
+        of a passage only BM25 found (from its stored vector), and the BM25 score of a passage
+        only dense search found (0 when it holds none of the terms). Fusion then never credits
+        a passage with a score it did not earn."""
+        in_dense = {pid for pid, _ in dense}
+        in_lexical = {pid for pid, _ in lexical}
+        missing = [pid for pid, _ in lexical if pid not in in_dense]
+        if missing and query_vector is not None:
+            vectors = self.store.embeddings(missing, self.manifest.dimension)
+            dense += [(pid, float(np.dot(v, query_vector))) for pid, v in vectors.items()]
+        unscored = [pid for pid, _ in dense if pid not in in_lexical]
+        if unscored and expression and len(lexical) >= pool:  # a full list may have left some out
+            weights = (self.search_config.title_weight, 1.0)
+            lexical += self.store.bm25_of(expression, unscored, weights)
 
     def _rank(
         self,
-        query: str,
+        terms: list[str],
         dense: list[tuple[int, float]],
         lexical: list[tuple[int, float]],
         k: int,
@@ -158,7 +219,7 @@ class Searching:
         found = self.store.passages([i for i, _ in fused])
         ranked = [(pid, score) for pid, score in fused if pid in found]
         if retriever == "hybrid" and config.coverage_weight:
-            ranked = self._rerank_by_coverage(query, ranked, found)
+            ranked = self._rerank_by_coverage(terms, ranked, found)
         stories = self.store.stories({found[pid][0].article_id for pid, _ in ranked})
         lead: dict[str, str] = {}  # story -> its best-ranked article, the one shown
         for pid, _ in ranked:
@@ -207,14 +268,14 @@ class Searching:
 
     def _rerank_by_coverage(
         self,
-        query: str,
+        terms: list[str],
         ranked: list[tuple[int, float]],
         found: dict[int, tuple[Passage, ArticleInfo]],
     ) -> list[tuple[int, float]]:
         """Add to the top passages' scores how well their best sentence covers the question's
         rarer words: passage-level BM25 does not see whether the words sit together."""
         depth = self.search_config.rerank_depth
-        weights = term_weights(self.store, query, self.passage_count)
+        weights = term_weights(self.store, terms, self.passage_count)
         head = [
             (pid, score + self.search_config.coverage_weight
              * best_coverage(found[pid][0].sentence_texts(), weights))

@@ -678,6 +678,20 @@ class Store:
         rows = self.query(sql, [weights[0], weights[1], expression, *params, k])
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    def bm25_of(
+        self, expression: str, ids: Sequence[int], weights: tuple[float, float]
+    ) -> list[tuple[int, float]]:
+        """The BM25 scores of the given passages that match an FTS5 expression."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self.query(
+            "SELECT rowid, -bm25(passages_fts, ?, ?) FROM passages_fts "
+            f"WHERE passages_fts MATCH ? AND rowid IN ({marks})",
+            [weights[0], weights[1], expression, *ids],
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
     def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
         """How many passages contain each term, with the full-text tokenizer's stemming."""
         return {
@@ -689,6 +703,26 @@ class Store:
             )
             for term in terms
         }
+
+    def similar_terms(self, word: str, slack: int = 3) -> list[tuple[str, int]]:
+        """Indexed terms (stemmed as the full-text index stores them) sharing the first three
+        letters of `word`, at most `slack` letters shorter or 2 longer, with their passage
+        counts: the candidates for a word form or a near-spelling the archive holds."""
+        word = word.lower()
+        if len(word) < 4:
+            return []
+        with self._lock:
+            self._db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_vocab "
+                "USING fts5vocab(main, passages_fts, row)"
+            )
+        prefix = word[:3]
+        rows = self.query(
+            "SELECT term, doc FROM temp.passages_vocab WHERE term >= ? AND term < ?",
+            (prefix, prefix + "\U0010ffff"),
+        )
+        low, high = len(word) - slack, len(word) + 2
+        return [(str(t), int(n)) for t, n in rows if low <= len(str(t)) <= high]
 
     def integrity_problems(self) -> list[str]:
         """What SQLite's own checks and the FTS5 consistency check find wrong."""

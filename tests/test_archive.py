@@ -307,12 +307,16 @@ def _convex_reference(
     lexical: list[int],
     share: float,
 ) -> list[tuple[int, float]]:
-    """Max-normalised scores, weighted; a passage missing from a list gets its lowest value."""
-    d = {p: cosine[p] / max(cosine[x] for x in dense) for p in dense}
-    b = {p: bm25[p] / max(bm25[x] for x in lexical) for p in lexical} if lexical else {}
-    items = set(d) | set(b)
-    low_d, low_b = min(d.values()), min(b.values(), default=0.0)
-    fused = {p: share * d.get(p, low_d) + (1 - share) * b.get(p, low_b) for p in items}
+    """Max-normalised scores, weighted. Every candidate (found by either list) is scored by both:
+    its real cosine, and its real BM25 (0 when it holds none of the terms); nothing invented."""
+    items = set(dense) | set(lexical)
+    top_d = max(cosine[x] for x in dense)
+    top_b = max((bm25[x] for x in lexical), default=0.0)
+    fused = {
+        p: share * max(cosine[p], 0.0) / top_d
+        + (1 - share) * (bm25.get(p, 0.0) / top_b if top_b > 0 else 0.0)
+        for p in items
+    }
     return sorted(fused.items(), key=lambda pair: (-pair[1], str(pair[0])))
 
 

@@ -71,7 +71,10 @@ def answer_paragraphs(answer: Answer) -> list[str]:
     if answer.abstained:
         return abstention_paragraphs(answer)
     by_number = {c.n: c for c in answer.citations}
-    paragraphs = [
+    understood = (
+        [f"<i>understood as: {escape(answer.understood_as)}</i>"] if answer.understood_as else []
+    )
+    paragraphs = understood + [
         f"<blockquote>{escape(text)} {link(f'[{n}]', by_number[n].article.url)}</blockquote>"
         for text, n in cited_groups(answer)
     ]

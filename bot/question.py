@@ -1,0 +1,188 @@
+"""A question, read once: what kind of answer it wants, whose words it asks for, which of its
+words to search for, and which names the archive does not know (or knows under another form).
+
+Every later stage (search, evidence selection, the abstention rules, the renderers) takes the
+`Question`; none re-reads the raw text with word lists of its own.
+
+- Kind and expected answer: "how many" wants a number, "when" a date, "where" / "which country"
+  a place, "who" / "which company" a name, "why" a reason. A sentence that holds no value of the
+  expected type is weaker evidence (`bot.evidence`).
+- Names: capitalised words after the first. One the archive never mentions makes the question
+  unanswerable, unless the archive holds another form of it: a place word ("Russian" for
+  Russia, "Emirati" for the Emirates) or a spelling one letter away ("Tilerson" for Tillerson).
+  Such forms are searched for in its place, and the answer says how it was understood.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from corpus.names import words
+from corpus.quotes import SpeakerQuestion, speaker_in_question
+from index.fts import STOPWORDS, query_terms
+
+_WORD = re.compile(r"\w+")
+
+# The answer types a sentence can hold (see bot.evidence for how each is recognised).
+NUMBER, MONEY, DATE, PLACE, NAME, REASON, QUOTE = (
+    "number", "money", "date", "place", "name", "reason", "quote"
+)  # fmt: skip
+
+_PLACE_NOUNS = words(
+    """country state city town region province island nation capital continent ocean sea river
+    county village airport venue stadium"""
+)
+_DATE_NOUNS = words("year month day date time decade season century week")
+_NUMBER_NOUNS = words("number percentage percent share proportion age")
+_MONEY_NOUNS = words("price cost amount sum fine salary budget fee")
+
+_HOW = [
+    (re.compile(r"\bhow (?:many|old|long|far|tall|big|large|high|fast|often)\b", re.I), NUMBER),
+    (re.compile(r"\bhow much\b", re.I), MONEY),
+    (re.compile(r"\bwhen\b", re.I), DATE),
+    (re.compile(r"\bwhere\b", re.I), PLACE),
+    (re.compile(r"\bwhy\b|\bwhat (?:caused|led to|prompted)\b", re.I), REASON),
+    (re.compile(r"\b(?:who|whom|whose)\b", re.I), NAME),
+]
+_WHICH = re.compile(
+    r"\b(?:which|what)\s+(?:(?:\w+\s+){0,2}?)(?P<noun>[a-z]+)\b", re.I
+)  # "which major change", "in which state", "what percentage"
+
+
+class Lexicon(Protocol):
+    """What reading a question needs from the archive: how common words are, the words it
+    holds that look like a given one, and the people it quotes."""
+
+    def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]: ...
+
+    def similar_terms(self, word: str) -> list[tuple[str, int]]: ...
+
+    def speaker_names(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Question:
+    """A parsed question. `terms` are what search matches (the archive's own forms of the words
+    when the question used another); `understood_as` is the text after those replacements."""
+
+    text: str
+    expects: str | None = None  # NUMBER, MONEY, DATE, PLACE, NAME, REASON, QUOTE or None
+    terms: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()  # names the archive never mentions, in no other form either
+    corrections: tuple[tuple[str, str], ...] = ()  # (as asked, as the archive writes it)
+    speaker: SpeakerQuestion | None = None
+    focus: tuple[str, ...] = field(default=())  # words of the question an answer must not repeat
+
+    @property
+    def understood_as(self) -> str:
+        text = self.text
+        for asked, archive in self.corrections:
+            text = re.sub(rf"\b{re.escape(asked)}\b", archive, text)
+        return text
+
+
+def expected_answer(text: str) -> str | None:
+    """The type of value the question asks for, if it asks for one."""
+    for pattern, kind in _HOW:
+        if pattern.search(text):
+            if kind == NAME and re.search(r"\bwho (?:said|says|told)\b", text, re.I):
+                return QUOTE
+            return kind
+    match = _WHICH.search(text)
+    if match:
+        noun = _singular(match.group("noun").lower())
+        if noun in _PLACE_NOUNS:
+            return PLACE
+        if noun in _DATE_NOUNS:
+            return DATE
+        if noun in _NUMBER_NOUNS:
+            return NUMBER
+        if noun in _MONEY_NOUNS:
+            return MONEY
+        if match.group(0).lower().startswith("which"):
+            return NAME  # which company, which politician, which team
+    return None
+
+
+def _singular(noun: str) -> str:
+    if noun.endswith("ies"):
+        return noun[:-3] + "y"
+    return noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
+
+
+def _edit_distance_one(a: str, b: str) -> bool:
+    """Whether two different words are one insertion, deletion, substitution or swap apart."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )  # fmt: skip
+    short, long = sorted((a, b), key=len)
+    i = next((i for i in range(len(short)) if short[i] != long[i]), len(short))
+    return short[i:] == long[i + 1 :]
+
+
+def archive_form(word: str, lexicon: Lexicon) -> str | None:
+    """The archive's own term for a word it never holds as written: a shorter form of a place
+    word (russian -> russia, emirati -> emir(ates)), or a spelling one letter away; the most
+    common such term, or None."""
+    lower = word.lower()
+    forms = []
+    for term, df in lexicon.similar_terms(lower):
+        if df <= 0 or term == lower:
+            continue
+        if len(term) >= 4 and lower.startswith(term) and len(lower) - len(term) <= 3:
+            forms.append((1, df, term))  # a place word or plural: the base the archive holds
+        elif len(lower) >= 5 and _edit_distance_one(lower, term):
+            forms.append((0, df, term))
+    return max(forms)[2] if forms else None
+
+
+def parse_question(text: str, lexicon: Lexicon) -> Question:
+    """Read a (cleaned) question once, against what the archive holds."""
+    words = _WORD.findall(text)
+    names = tuple(
+        w for w in dict.fromkeys(words[1:]) if w[:1].isupper() and w.lower() not in STOPWORDS
+    )
+    frequencies = lexicon.document_frequencies(list(names))
+    unknown: list[str] = []
+    corrections: list[tuple[str, str]] = []
+    replaced: dict[str, str] = {}
+    for name in names:
+        if frequencies.get(name, 0) > 0:
+            continue
+        form = archive_form(name, lexicon)
+        if form is None:
+            unknown.append(name)
+        else:
+            replaced[name.lower()] = form
+            if not name.lower().startswith(form):  # a spelling fix, not a word form
+                corrections.append((name, _surface(form, name)))
+    terms = tuple(dict.fromkeys(replaced.get(t, t) for t in query_terms(text)))
+    understood = text
+    for asked, fixed in corrections:
+        understood = re.sub(rf"\b{re.escape(asked)}\b", fixed, understood)
+    speaker = None if unknown else speaker_in_question(understood, lexicon.speaker_names())
+    expects = QUOTE if speaker is not None else expected_answer(text)
+    return Question(
+        text=text,
+        expects=expects,
+        terms=terms,
+        names=names,
+        unknown=tuple(unknown),
+        corrections=tuple(corrections),
+        speaker=speaker,
+        focus=tuple(t.lower() for t in words),
+    )
+
+
+def _surface(form: str, asked: str) -> str:
+    """The corrected word in the question's own case ("tillerson" asked as "Tilerson")."""
+    return form.capitalize() if asked[:1].isupper() else form

@@ -1,0 +1,76 @@
+"""The evidence model: answer-type features and the ranking fit."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from bot.evidence import (
+    FEATURES,
+    Candidate,
+    EvidenceModel,
+    default_model,
+    features,
+    fit_ranking,
+    holds,
+)
+from bot.question import DATE, MONEY, NAME, NUMBER, PLACE, REASON, Question
+
+
+def _q(text: str, expects: str | None) -> Question:
+    return Question(text=text, expects=expects, focus=tuple(w.lower() for w in text.split()))
+
+
+def test_answer_types_are_recognised() -> None:
+    q = _q("Which politician announced she is running", NAME)
+    assert holds(NAME, "Nikki Haley announced on Tuesday she is running.", q)
+    assert not holds(NAME, "The politician announced she is running.", q)
+    assert holds(NUMBER, "NASA selected four astronauts.", _q("How many", NUMBER))
+    assert holds(NUMBER, "It rose 13% in a year.", _q("How many", NUMBER))
+    assert not holds(NUMBER, "NASA selected the astronauts.", _q("How many", NUMBER))
+    assert holds(MONEY, "It cost $4.5 billion.", _q("How much", MONEY))
+    assert not holds(MONEY, "It cost a lot.", _q("How much", MONEY))
+    assert holds(DATE, "The tour opens on March 3 in Austin.", _q("When", DATE))
+    assert not holds(DATE, "The tour opens soon.", _q("When", DATE))
+    assert holds(PLACE, "Many are moving to Mexico City.", _q("Where are people moving", PLACE))
+    assert holds(REASON, "They cancelled the shows because of drought.", _q("Why", REASON))
+
+
+def _candidate(**values: float) -> Candidate:
+    base = dict(text="A sentence.", context="A sentence.", cosine=0.5, coverage=0.5,
+                context_coverage=0.5, hit_score=1.0, hit_rank=0, sentence_index=3)  # fmt: skip
+    return Candidate(**(base | values))  # type: ignore[arg-type]
+
+
+def test_features_follow_the_declared_order() -> None:
+    x = features(_q("How many?", NUMBER), _candidate(text="Four of them:"))
+    assert len(x) == len(FEATURES)
+    named = dict(zip(FEATURES, x, strict=True))
+    assert named["bias"] == 1.0 and named["holds_expected"] == 1.0
+    assert named["lacks_expected"] == 0.0 and named["colon"] == 1.0 and named["short"] == 1.0
+
+
+def test_fit_ranking_learns_which_feature_marks_the_answer() -> None:
+    rng = random.Random(3)
+    questions = []
+    for _ in range(60):
+        xs, ys = [], []
+        answer = rng.randrange(6)
+        for i in range(6):
+            row = [1.0] + [rng.random() for _ in FEATURES[1:]]
+            row[FEATURES.index("cosine")] = rng.random() * 0.5 + (0.5 if i == answer else 0.0)
+            xs.append(row)
+            ys.append(int(i == answer))
+        questions.append((xs, ys))
+    weights = fit_ranking(questions)
+    named = dict(zip(FEATURES, weights, strict=True))
+    assert named["cosine"] > 2.0
+    assert named["cosine"] > max(abs(v) for n, v in named.items() if n != "cosine")
+    assert fit_ranking(questions) == weights  # deterministic
+
+
+def test_the_shipped_weights_load_and_round_trip(tmp_path) -> None:
+    model = default_model()
+    assert len(model.weights) == len(FEATURES)
+    again = EvidenceModel.from_weights(json.loads(model.to_json({}))["features"])
+    assert again == model
