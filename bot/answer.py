@@ -226,8 +226,10 @@ def context_range(sentences: Sequence[_Sentence], i: int, limit: int = 3) -> tup
             last -= 1
         else:
             first += 1
-    while last + 1 < len(sentences) and last - first + 1 < limit + 2 and _open_quote(
-        sentences[first : last + 1]
+    while (
+        last + 1 < len(sentences)
+        and last - first + 1 < limit + 2
+        and _open_quote(sentences[first : last + 1])
     ):
         last += 1  # never stop inside a quote: its end often holds what was asked
     return first, last
