@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from corpus.names import words
+from corpus.names import DEMONYMS, words
 from corpus.quotes import SpeakerQuestion, speaker_in_question
 from index.fts import STOPWORDS, query_terms
 
@@ -129,9 +129,10 @@ def _edit_distance_one(a: str, b: str) -> bool:
     return short[i:] == long[i + 1 :]
 
 
-def archive_form(word: str, lexicon: Lexicon) -> str | None:
+def archive_form(word: str, lexicon: Lexicon, short_ok: bool = False) -> str | None:
     """The archive's own term for a word it never holds as written: a shorter form of a place
-    word (russian -> russia, emirati -> emir(ates)), or a spelling one letter away; the most
+    word (russian -> russia, emirati -> emir(ates)), or a spelling one letter away (for words of
+    five letters or more, or four beside a name the archive knows: "Nikki Haly"); the most
     common such term, or None."""
     lower = word.lower()
     forms = []
@@ -140,7 +141,7 @@ def archive_form(word: str, lexicon: Lexicon) -> str | None:
             continue
         if len(term) >= 4 and lower.startswith(term) and len(lower) - len(term) <= 3:
             forms.append((1, df, term))  # a place word or plural: the base the archive holds
-        elif len(lower) >= 5 and _edit_distance_one(lower, term):
+        elif (len(lower) >= 5 or short_ok) and _edit_distance_one(lower, term):
             forms.append((0, df, term))
     return max(forms)[2] if forms else None
 
@@ -155,10 +156,15 @@ def parse_question(text: str, lexicon: Lexicon) -> Question:
     unknown: list[str] = []
     corrections: list[tuple[str, str]] = []
     replaced: dict[str, str] = {}
-    for name in names:
+    for n, name in enumerate(names):
         if frequencies.get(name, 0) > 0:
             continue
-        form = archive_form(name, lexicon)
+        beside_known = any(
+            frequencies.get(other, 0) > 0 for other in names[max(0, n - 1) : n + 2] if other != name
+        )
+        form = archive_form(name, lexicon, short_ok=beside_known)
+        if form is None and name.lower() in DEMONYMS:
+            continue  # "American ambassador" where the archive writes "US": a word, not a name
         if form is None:
             unknown.append(name)
         else:

@@ -38,7 +38,14 @@ PLACES = words(
 )
 DEMONYMS = words(
     """american chinese russian korean japanese german french british european iranian iraqi
-    syrian israeli indian pakistani ukrainian taiwanese canadian mexican western"""
+    syrian israeli indian pakistani ukrainian taiwanese canadian mexican western emirati saudi
+    turkish belarusian polish italian spanish portuguese dutch belgian swiss austrian swedish
+    norwegian danish finnish irish scottish welsh english greek egyptian libyan lebanese
+    jordanian palestinian afghan nigerian kenyan ethiopian african asian australian brazilian
+    argentine argentinian venezuelan colombian chilean peruvian cuban haitian filipino
+    vietnamese thai indonesian malaysian singaporean bangladeshi nepalese qatari yemeni kurdish
+    hungarian romanian bulgarian serbian croatian czech slovak georgian armenian kazakh
+    uzbek mongolian tibetan latin arab arabic persian eastern northern southern"""
 )
 ACRONYMS = words("US U.S. UK U.K. UN U.N. EU NATO")
 ALIASES = {

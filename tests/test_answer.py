@@ -146,3 +146,11 @@ def test_unknown_names_abstain(archive: Archive) -> None:
 def test_empty_archive_abstains(archive: Archive) -> None:
     answer = Answerer(archive).answer("Anything at all?")
     assert answer.abstained and answer.related == ()
+
+
+def test_a_demonym_is_not_an_unknown_name(archive: Archive) -> None:
+    archive.add([make_article("r1", "Russia rejected the plan on Monday, its minister said.")])
+    answer = Answerer(archive, AnswerConfig(threshold=0.0)).answer(
+        "What did the Russian minister say about the plan?"
+    )
+    assert answer.unknown == () and not answer.abstained

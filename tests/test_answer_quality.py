@@ -158,3 +158,34 @@ def test_speaker_topic_ranking_and_off_topic(answerer: Answerer) -> None:
         "Lavrov" in c.passage.text or "he told reporters" in c.passage.text
         for c in off_topic.related
     )
+
+
+VARIANTS = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "bundled_variants.jsonl").read_text().splitlines()
+    if line.strip()
+]
+
+
+def test_demonyms_misspellings_and_paraphrases_are_answered(answerer: Answerer) -> None:
+    """Questions that word things otherwise than the articles do: a place word the archive writes
+    as a country or an acronym ("Russian", "American"), a name one letter off ("Tilerson"), a
+    topic in other words ("a military clash"). At least 20 of them get their evidence."""
+    from corpus.datasets import normal_answer
+
+    assert len(VARIANTS) >= 20
+    missed = []
+    for q in VARIANTS:
+        answer = answerer.answer(q["question"])
+        text = normal_answer(answer.text)
+        if answer.abstained or not any(normal_answer(a) in text for a in q["answers"]):
+            missed.append(q["question"])
+    assert len(VARIANTS) - len(missed) >= 20, missed
+    assert not [q for q in missed if VARIANTS[[v["question"] for v in VARIANTS].index(q)]["kind"]
+                != "paraphrase"]  # fmt: skip
+
+
+def test_a_misspelt_name_says_how_it_was_understood(answerer: Answerer) -> None:
+    answer = answerer.answer("What did Tilerson say about oil?")
+    assert answer.understood_as == "What did Tillerson say about oil?"
+    assert answer.speaker == "Rex Tillerson" and not answer.abstained
