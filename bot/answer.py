@@ -457,7 +457,8 @@ class Answerer:
 
         The first page opens with the best evidence and adds a group only when it could add
         something: another article (or outlet) whose evidence is nearly as likely to hold the
-        answer, saying something the page does not already say. Groups citing one passage sit
+        answer, not repeating what the page already says (most of its words: a near-verbatim
+        copy from another outlet, or half of them within one article). Groups citing one passage sit
         together, so it is cited once. Later pages take the rest by score, so no page repeats
         another."""
         size = self.config.max_groups
@@ -476,7 +477,7 @@ class Answerer:
                     and g not in first
                     and (of_article < self.config.first_page_per_article
                          if same_article else not of_article)
-                    and all(_overlap(p, g) < 0.5 for p in first)
+                    and all(_overlap(p, g) < (0.5 if same_article else 0.8) for p in first)
                 ):  # fmt: skip
                     first.append(g)
         first.sort(key=passing.index)
