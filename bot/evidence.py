@@ -146,9 +146,8 @@ class EvidenceModel:
         return 1.0 / (1.0 + math.exp(-self.score(question, candidate)))
 
     def to_json(self, about: dict[str, object]) -> str:
-        return json.dumps(
-            {"features": dict(zip(FEATURES, self.weights, strict=True)), "about": about}, indent=2
-        )
+        weights = {name: round(w, 4) + 0.0 for name, w in zip(FEATURES, self.weights, strict=True)}
+        return json.dumps({"features": weights, "about": about}, indent=2)
 
     @classmethod
     def from_weights(cls, weights: dict[str, float]) -> EvidenceModel:
