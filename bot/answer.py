@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from bot.evidence import Candidate, EvidenceModel, default_model
+from bot.evidence import Candidate, EvidenceModel, default_model, holds
 from bot.question import Question, parse_question
 from corpus.errors import NewsqaError
 from corpus.quotes import same_person, speaker_key
@@ -235,6 +235,19 @@ def context_range(sentences: Sequence[_Sentence], i: int, limit: int = 3) -> tup
     return first, last
 
 
+def _value_follows(q: Question, sentences: Sequence[_Sentence], i: int) -> bool:
+    """Whether sentence i lacks the type of value the question asks for and the next one, in the
+    same paragraph, holds it: the answer often follows the sentence that matches the question."""
+    if q.expects is None or i + 1 >= len(sentences):
+        return False
+    between = sentences[i].end, sentences[i + 1].start
+    return (
+        not holds(q.expects, sentences[i].text, q)
+        and holds(q.expects, sentences[i + 1].text, q)
+        and between[1] - between[0] < 2  # no paragraph break (a blank line) between them
+    )
+
+
 def _open_quote(sentences: Sequence[_Sentence]) -> bool:
     text = " ".join(s.text for s in sentences)
     return text.count(_OPEN) > text.count(_CLOSE)
@@ -341,6 +354,8 @@ class Answerer:
         groups = []
         for (article, i, rank), cosine in zip(candidates, cosines, strict=True):
             first, last = context_range(article.sentences, i, self.config.max_group_sentences)
+            if _value_follows(q, article.sentences, i) and last == i:
+                last = i + 1  # "X has a new coach." then "It hired Y.": the value asked for
             group = self._fit(article, first, last, i)
             text = " ".join(s.text for s in article.sentences[group[0] : group[1] + 1])
             context_coverage = coverage(text, weights)

@@ -154,3 +154,19 @@ def test_a_demonym_is_not_an_unknown_name(archive: Archive) -> None:
         "What did the Russian minister say about the plan?"
     )
     assert answer.unknown == () and not answer.abstained
+
+
+def test_the_value_asked_for_in_the_next_sentence_is_shown() -> None:
+    from bot.answer import _Sentence, _value_follows
+    from bot.question import NUMBER, Question
+
+    text = "The club signed a new coach. The deal runs for five years.\n\nFans cheered."
+    spans = [(0, 28), (29, 58), (60, 73)]
+    sentences = [_Sentence(a, b, text[a:b]) for a, b in spans]
+    q = Question("How long is the coach's deal?", expects=NUMBER, focus=("how", "long"))
+    assert _value_follows(q, sentences, 0)  # the number is in the next sentence
+    assert not _value_follows(q, sentences, 1)  # this one holds it already
+    assert not _value_follows(Question("What happened?"), sentences, 0)  # no type asked for
+    apart = "The club signed a new coach.\n\nThe deal runs for five years."
+    split = [_Sentence(0, 28, apart[0:28]), _Sentence(30, 60, apart[30:60])]
+    assert not _value_follows(q, split, 0)  # another paragraph: not this sentence's context
