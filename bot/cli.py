@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     _filters(p)
     p.add_argument("--json", action="store_true", help="print one JSON object per answer")
     p.add_argument(
+        "--conversation",
+        metavar="ID",
+        help="a turn of this conversation: a follow-up is read in the light of its earlier "
+        "turns (kept in the state directory)",
+    )
+    p.add_argument(
         "--more",
         type=int,
         nargs="?",

@@ -8,11 +8,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import date
 
 from bot.answer import Answer, Answerer, AnswerError
+from bot.conversation import Conversation
+from bot.conversation_store import ConversationStore
 from bot.progress import GracefulInterrupt, IngestProgress
 from bot.render import answer_json, answer_text
 from bot.repl import run_repl
@@ -349,33 +352,73 @@ def _answer_one(answerer: Answerer, question: str, args: argparse.Namespace, k: 
 
 
 def ask(args: argparse.Namespace) -> int:
-    """One question, or with `--json -` one question per line of standard input."""
+    """One question, or with `--json -` one question per line of standard input; a line may be
+    `{"question": ..., "conversation": ID}`, and lines of one conversation are its turns."""
     settings = args.settings
     k = args.k or settings.k
-    parse_filters(args)  # fail on a bad date before loading the model
+    filters = parse_filters(args)  # fail on a bad date before loading the model
+    if args.conversation is not None and args.more:
+        raise NewsqaError("--more pages one question; it cannot be combined with --conversation")
     answerer = make_answerer(settings)
     with answerer.archive:
         if args.question == "-":
+            conversations: dict[str, Conversation] = {}
+            quiet_s = settings.conversation_minutes * 60
             for line in sys.stdin:
                 if not line.strip():
                     continue
+                question, conversation_id = line.strip(), None
                 try:
-                    answer = _answer_one(answerer, line.strip(), args, k)
+                    question, conversation_id = _turn_line(question)
+                    if conversation_id is None:
+                        answer = _answer_one(answerer, question, args, k)
+                    else:
+                        conversation = conversations.setdefault(
+                            conversation_id, Conversation(conversation_id, quiet_s=quiet_s)
+                        )
+                        answer = conversation.ask(answerer, question, k, filters)
                 except AnswerError as e:  # one bad line must not end the batch
                     if not args.json:
                         raise
-                    print(json.dumps({"question": line.strip(), "error": str(e)}), flush=True)
+                    record = {"question": question, "conversation": conversation_id}
+                    print(json.dumps(record | {"error": str(e)}, ensure_ascii=False), flush=True)
                     continue
-                _print_answer(answer, args.json)
+                _print_answer(answer, args.json, conversation=conversation_id)
+            return 0
+        if args.conversation is not None:
+            store = ConversationStore(settings.state_dir, settings.conversation_minutes * 60)
+            now = time.time()
+            conversation = store.load(args.conversation, now)
+            answer = conversation.ask(answerer, args.question, k, filters, now=now)
+            store.save(conversation, now)
+            _print_answer(answer, args.json, conversation=args.conversation)
             return 0
         answer = _answer_one(answerer, args.question, args, k)
         _print_answer(answer, args.json, next_page=args.more + 1)
     return 0
 
 
-def _print_answer(answer: Answer, as_json: bool, next_page: int = 1) -> None:
+def _turn_line(line: str) -> tuple[str, str | None]:
+    """A line of `ask --json -`: plain text is a question alone; a JSON object is a question
+    and, if it names one, the conversation it continues."""
+    if not line.startswith("{"):
+        return line, None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise AnswerError(f"a line starting with {{ must be a JSON object: {e}") from None
+    question, conversation = record.get("question"), record.get("conversation")
+    if not isinstance(question, str) or not (conversation is None or isinstance(conversation, str)):
+        raise AnswerError('expected {"question": "...", "conversation": "ID"} (strings)')
+    return question, conversation
+
+
+def _print_answer(
+    answer: Answer, as_json: bool, next_page: int = 1, conversation: str | None = None
+) -> None:
     if as_json:
-        print(json.dumps(answer_json(answer), ensure_ascii=False), flush=True)
+        record = answer_json(answer) | {"conversation": conversation}
+        print(json.dumps(record, ensure_ascii=False), flush=True)
     else:
         print(answer_text(answer, next_page), flush=True)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -18,12 +18,16 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.answer import Answer, Answerer, AnswerError
+from bot.conversation import Conversation
 from bot.render import abstention_lines, also_reported, byline, where
 from bot.settings import Settings
 from corpus.errors import NewsqaError
 
 HELP = """\
 Ask a question in plain language, for example: What did Lavrov say about sanctions?
+Follow-ups are read in the light of the conversation ("When did he say it?", "And Haley?").
+  :new       start a new topic (forget the conversation)
+  :history   the turns of this conversation, and how each was understood
   :sources   full sources of the last answer
   :more      further evidence for the last question
   :k N       consider N passages per question (now {k})
@@ -67,12 +71,12 @@ class Loader:
 
 @dataclass
 class Session:
-    """One conversation: the last question and answer, for :more and :sources."""
+    """One conversation: its turns, and the last question as answered, for :more and :sources."""
 
     k: int
+    conversation: Conversation
     question: str | None = None
     answer: Answer | None = None
-    history: list[Answer] = field(default_factory=list)
 
 
 class Repl:
@@ -80,7 +84,8 @@ class Repl:
         self.settings = settings
         self.loader = loader
         self.console = console
-        self.session = Session(k=settings.k)
+        quiet_s = settings.conversation_minutes * 60
+        self.session = Session(settings.k, Conversation("repl", quiet_s=quiet_s))
 
     def handle(self, line: str) -> bool:
         """Act on one input line; False means leave."""
@@ -89,7 +94,7 @@ class Repl:
             return True
         if line.startswith(":"):
             return self.command(line)
-        self.ask(line, offset=0)
+        self.ask(line)
         return True
 
     def command(self, line: str) -> bool:
@@ -105,6 +110,11 @@ class Repl:
             self.more()
         elif name == "k":
             self.set_k(argument)
+        elif name == "new":
+            self.session.conversation.new_topic()
+            self.console.print("New topic: the next question starts afresh.")
+        elif name == "history":
+            self.show_history()
         else:
             self.console.print(f"Unknown command :{name}. Type :help for the commands.")
         return True
@@ -125,13 +135,15 @@ class Repl:
             self.console.print("(loading the index and the model…)", style="dim")
         return self.loader.get()
 
-    def ask(self, question: str, offset: int) -> None:
+    def ask(self, question: str) -> None:
+        """A turn of the conversation: a follow-up is answered as it was understood."""
         try:
-            answer = self.answerer().answer(question, self.session.k, offset=offset)
+            answer = self.session.conversation.ask(self.answerer(), question, self.session.k)
         except AnswerError as e:
             self.console.print(str(e))
             return
-        self.session.question, self.session.answer = question, answer
+        self.session.question = self.session.conversation.turns[-1].understood
+        self.session.answer = answer
         self.show(answer)
 
     def more(self) -> None:
@@ -141,7 +153,20 @@ class Repl:
         elif last.abstained or not last.more:
             self.console.print("No further evidence for that question.")
         else:
-            self.ask(self.session.question, offset=last.next_offset)
+            answer = self.answerer().answer(
+                self.session.question, self.session.k, offset=last.next_offset
+            )
+            self.session.answer = replace(answer, understood_as=last.understood_as)
+            self.show(self.session.answer)
+
+    def show_history(self) -> None:
+        turns = self.session.conversation.turns
+        if not turns:
+            self.console.print("No turns yet in this conversation.")
+        for n, turn in enumerate(turns, start=1):
+            self.console.print(f"{n}. {turn.asked}", highlight=False)
+            if turn.understood != turn.asked:
+                self.console.print(f"   (understood as: {turn.understood})", style="dim")
 
     def show(self, answer: Answer) -> None:
         if answer.abstained:

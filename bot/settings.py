@@ -30,6 +30,10 @@ def _default_index_dir() -> Path:
     return Path(platformdirs.user_data_dir("newsqa")) / "index"
 
 
+def _default_state_dir() -> Path:
+    return Path(platformdirs.user_data_dir("newsqa"))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything newsqa can be configured with. Field metadata: env var and one-line help."""
@@ -121,6 +125,20 @@ class Settings:
         metadata={
             "env": "NEWSQA_FEED_EVERY",
             "help": "how often a feed added without --every is polled (30s, 15m, 2h, 1d)",
+        },
+    )
+    state_dir: Path = field(
+        default_factory=_default_state_dir,
+        metadata={
+            "env": "NEWSQA_STATE_DIR",
+            "help": "where the bot and `ask --conversation` keep conversations",
+        },
+    )
+    conversation_minutes: float = field(
+        default=15.0,
+        metadata={
+            "env": "NEWSQA_CONVERSATION_MINUTES",
+            "help": "a follow-up after this many quiet minutes starts a new topic",
         },
     )
     telegram_token: str | None = field(
