@@ -28,8 +28,8 @@ from dataclasses import dataclass, field, replace
 
 from bot.answer import Answer, Answerer, clean_question
 from bot.question import Question
-from corpus.names import ROLES, words
-from corpus.quotes import same_person
+from corpus.names import FEMALE_ROLES, MALE_ROLES, PLACES, ROLES, words
+from corpus.quotes import same_person, speaker_key
 from index import Filters
 
 _WH = r"(?:how (?:many|much|old|long|far|often)|what|which|who|whom|whose|when|where|why|how)"
@@ -38,7 +38,9 @@ _LEAD_WH = re.compile(
     re.I,
 )
 _BARE_WH = re.compile(
-    r"^\s*(?:and\s+|but\s+)?(why|when|where|how|who)(?:\s+(?:so|then|exactly))?\s*\??\s*$", re.I
+    r"^\s*(?:and\s+|but\s+)?(why|when|where|how much|how many|how|who)"
+    r"(?:\s+(?:so|then|exactly))?\s*\??\s*$",
+    re.I,
 )
 _ABOUT_X = re.compile(
     r"^\s*(?:and|but)?\s*(?:what|how)\s+about\s+(?P<x>.+?)\s*\??\s*$"
@@ -50,7 +52,16 @@ _WHAT_ELSE = re.compile(
 )
 _PERSON = re.compile(r"\b(?:he|she|him)\b", re.I)
 _POSSESSIVE = re.compile(r"\b(?:his|her)\b", re.I)
+_THEY = re.compile(r"\bthey\b", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their)\b", re.I)
+_THEM = re.compile(r"\bthem\b", re.I)
+_THEIR = re.compile(r"\btheir\b", re.I)
+_ITS = re.compile(r"\bits\b", re.I)
+_DEMONSTRATIVE = re.compile(r"\b(?:that|this|those|these)\s+\w+\s*[?.!]*\s*$", re.I)
+_AUX = "is|was|are|were|has|had|does|did"
+_WH_SUBJECT = re.compile(  # the question word is the subject: "Which country is the happiest?"
+    rf"^\s*(?:(?:which|what)\s+\w+|who)\s+(?P<aux>{_AUX})\s+(?P<rest>.+?)\s*\??\s*$", re.I
+)
 _SAY_IT = re.compile(
     r"\b(say|said|says|tell|told|mean|meant|write|wrote|announce|announced)\s+(?:it|that|this)\b"
     r"(?=\s*[?.!]*$)",
@@ -73,7 +84,10 @@ _THERE = re.compile(
 )
 _ABOUT = re.compile(r"\b(?:about|on|over|regarding|concerning)\s+(?P<topic>[^?]+?)\s*\??\s*$", re.I)
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of\s+)?[A-Z][\w'’.-]*)*")
-_ROLE = re.compile(rf"\bthe\s+(?:\w+\s+)?(?:{'|'.join(sorted(ROLES))})\b", re.I)
+_DOER = re.compile(rf"\b(?:did|does|do|has|have|had|will)\s+({_NAME.pattern})")
+_ROLES = "|".join(sorted(ROLES | FEMALE_ROLES | MALE_ROLES))
+_ROLE = re.compile(rf"\bthe\s+(?:\w+\s+)?(?:{_ROLES})\b", re.I)
+_ROLE_WORD = re.compile(rf"\b(?:{_ROLES})\b", re.I)
 _FIRST_WORDS = words(
     "what who when where why how which did does do is are was were and but has have will can the i"
 )
@@ -94,8 +108,9 @@ class Turn:
     asked: str  # as the user wrote it
     understood: str  # the self-contained question that was answered
     at: float  # seconds since the epoch
-    speaker: str | None = None  # the person whose words the answer quoted
+    speaker: str | None = None  # the person whose words the answer quoted, or the role named
     names: tuple[str, ...] = ()  # names in the question, then in the evidence shown
+    found: str | None = None  # the first name the answer showed that the question did not hold
     article: ArticleRef | None = None
     shown: tuple[str, ...] = ()  # the evidence sentences shown, so "what else" shows others
 
@@ -112,12 +127,17 @@ class Rewrite:
 
 
 def names_in(text: str) -> list[str]:
-    """Capitalised runs of words ("Sergei Lavrov", "North Korea"), less question words."""
+    """Capitalised runs of words ("Sergei Lavrov", "North Korea"), less question words and the
+    capitalised words that are no names: a gerund ("Using results"), a heading's "Top 10"."""
     found = []
     for match in _NAME.finditer(text):
         tokens = match.group(0).split()
         while tokens and tokens[0].lower() in _FIRST_WORDS:
             tokens = tokens[1:]
+        if len(tokens) == 1 and (
+            tokens[0].endswith("ing") or re.match(r"\s+\d", text[match.end() :])
+        ):
+            continue
         if tokens:
             found.append(" ".join(tokens).rstrip(".’'"))
     return list(dict.fromkeys(n for n in found if n))
@@ -173,7 +193,8 @@ def is_follow_up(text: str) -> bool:
         _BARE_WH.match(text) or _ABOUT_X.match(text) or _WHAT_ELSE.search(text)
         or _PERSON.search(text) or _POSSESSIVE.search(text) or _PLURAL.search(text)
         or _SAY_IT.search(text) or _IT.search(text) or _IT_AFTER.search(text)
-        or _THERE.search(text)
+        or _THERE.search(text) or _ITS.search(text) or _DEMONSTRATIVE.search(text)
+        or (_ROLE.search(text) and not names_in(text))
     )  # fmt: skip
 
 
@@ -183,7 +204,11 @@ def rewrite(text: str, previous: Turn | None) -> Rewrite:
         return Rewrite(text)
     bare = _BARE_WH.match(text)
     if bare:
-        return Rewrite(_with_wh(previous.understood, bare.group(1)), follows=True)
+        wh, subject = bare.group(1), _WH_SUBJECT.match(previous.understood)
+        if subject and previous.found:  # "Why?" after "Which country was the unhappiest?"
+            aux, rest = subject.group("aux"), subject.group("rest")
+            return Rewrite(f"{wh.capitalize()} {aux} {previous.found} {rest}?", follows=True)
+        return Rewrite(_with_wh(previous.understood, wh), follows=True)
     about = _ABOUT_X.match(text)
     if about:
         return Rewrite(_substitute(previous, (about.group("x") or about.group("y")).strip()), True)
@@ -211,6 +236,9 @@ def _substitute(previous: Turn, x: str) -> str:
         return understood[: understood.rfind(topic)] + x + "?"
     if subject:
         return re.sub(re.escape(subject), x, understood, count=1) + "?"
+    wh_subject = _WH_SUBJECT.match(previous.understood)
+    if wh_subject:  # "What about the US?" after "Which country is the happiest?"
+        return f"{wh_subject.group('aux').capitalize()} {x} {wh_subject.group('rest')}?"
     return f"{understood} {x}?"
 
 
@@ -229,15 +257,49 @@ def _resolve(text: str, previous: Turn) -> str:
     if person:
         out = _PERSON.sub(person, out)
         out = _POSSESSIVE.sub(f"{person}’s", out)
-    if names:
-        out = _PLURAL.sub(names[0], out)
+    speaker = previous.speaker or ""
+    others = [n for n in names if not (speaker and same_person(n, speaker))]  # they: not him
+    group = others[0] if others else (names[0] if names else None)
+    if group:
+        out = _THEY.sub(group, out)
+        out = _THEIR.sub(f"{group}’s", out)
         out = _THERE.sub(f"in {names[-1]}", out)
+    if topic or group:
+        out = _THEM.sub(topic or group or "", out)
+    thing = names[0] if names else previous.found
+    if thing:
+        out = _ITS.sub(f"{thing}’s", out)
     if topic:
         out = _SAY_IT.sub(lambda m: f"{m.group(1)} that about {topic}", out)
     referent = topic or gist(previous.understood)
     out = _IT_AFTER.sub(lambda m: f"{m.group(1)} {referent}", out)
     out = _IT.sub(referent, out)
+    if out == text:  # "that meeting", "the spokesman": the previous question says which
+        out = f"{text.rstrip(' ?')}, on {gist(previous.understood)}?"
     return out
+
+
+_SURNAMES: list[tuple[Sequence[str], dict[str, list[str]]]] = []  # the last speaker list seen
+
+
+def _surname(name: str) -> str:
+    tokens = speaker_key(name).split()
+    return tokens[-1] if tokens else ""
+
+
+def _by_surname(speakers: Sequence[str]) -> dict[str, list[str]]:
+    """The archive's speakers by surname (two names of one person share it: `same_person`),
+    built once per speaker list (the archive keeps one per generation)."""
+    if not _SURNAMES or _SURNAMES[0][0] is not speakers:
+        index: dict[str, list[str]] = {}
+        for known in speakers:
+            index.setdefault(_surname(known), []).append(known)
+        _SURNAMES[:] = [(speakers, index)]
+    return _SURNAMES[0][1]
+
+
+def _place(name: str) -> bool:
+    return any(w.lower() in PLACES for w in name.split())
 
 
 def turn_of(
@@ -246,14 +308,35 @@ def turn_of(
     """What a later question may refer to in this turn: the question as answered, the person
     the answer quoted (its speaker, else the first known speaker named in its evidence), the
     names in both, and the article it cited first."""
-    evidence = " ".join(s.text for s in answer.sentences if s.evidence)
+    evidence = " ".join(s.text for s in answer.sentences)
     shown_names = names_in(evidence)
     speaker = answer.speaker
+    role = _ROLE_WORD.search(rewritten.text)
+    if speaker is None and role and not answer.abstained:  # "the spokeswoman": whom the
+        titled = re.search(rf"(?i:\b{role.group(0)})\s+({_NAME.pattern})", evidence)  # evidence
+        speaker = titled.group(1) if titled else None  # names with that title
+    asked_names = names_in(rewritten.text)
     if speaker is None:  # a person the question names, else the first one the evidence quotes
-        named = names_in(rewritten.text) + ([] if answer.abstained else shown_names)
+        named = asked_names + ([] if answer.abstained else shown_names)
+        by_surname = _by_surname(speakers)
         speaker = next(
-            (known for name in named for known in speakers if same_person(name, known)), None
+            (
+                known
+                for name in named
+                for known in by_surname.get(_surname(name), ())
+                if same_person(name, known)
+            ),
+            None,
         )
+        subject = _DOER.search(rewritten.text)  # "What did Geng Shuang say?": the archive may
+        if (
+            subject
+            and not _place(subject.group(1))
+            and not same_person(  # not quote him
+                subject.group(1), speaker or ""
+            )
+        ):
+            speaker = subject.group(1)
     article = None
     if answer.citations:
         info = answer.citations[0].article
@@ -266,6 +349,7 @@ def turn_of(
         at=at,
         speaker=speaker,
         names=tuple(dict.fromkeys(names_in(rewritten.text) + shown_names)),
+        found=next((n for n in shown_names if n not in rewritten.text), None),
         article=article,
         shown=rewritten.shown + tuple(s.text for s in answer.sentences),
     )

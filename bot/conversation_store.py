@@ -96,6 +96,7 @@ def _turn(record: dict[str, Any]) -> Turn:
         at=float(record["at"]),
         speaker=record.get("speaker"),
         names=tuple(record.get("names", ())),
+        found=record.get("found"),
         article=ArticleRef(**article) if article else None,
         shown=tuple(record.get("shown", ())),
     )

@@ -2,6 +2,10 @@
 
 A question line is JSON with `question` and any of: `answers` (strings one of which must appear in
 the answer), `articles` or `passages` (gold ids), `answerable` (false: the bot must abstain).
+A dialogue line has `dialogue` (the turns, in order) instead of `question`: its last turn is
+scored, as a turn of the conversation; `switch` (true: it starts a new topic and must be answered
+as if asked alone) and `same_article` (true: "what else did the article say" must cite only the
+article the previous answer cited first, and none of what it showed) add their own checks.
 Retrieval is measured for each retriever asked for (dense, BM25, hybrid) on the same questions, so
 every report carries its own baselines; answers are measured on the answerer's own (hybrid) path.
 """
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.answer import Answer, Answerer
+from bot.conversation import Conversation
 from corpus.datasets import normal_answer
 from corpus.errors import CorpusError
 from index import Archive
@@ -33,6 +38,9 @@ class EvalQuestion:
     articles: tuple[str, ...] = ()
     passages: tuple[int, ...] = ()
     answerable: bool = True
+    context: tuple[str, ...] = ()  # a dialogue's earlier turns
+    switch: bool = False
+    same_article: bool = False
 
 
 def load_questions(path: Path, limit: int | None = None, seed: int = 13) -> list[EvalQuestion]:
@@ -47,9 +55,13 @@ def load_questions(path: Path, limit: int | None = None, seed: int = 13) -> list
             continue
         try:
             record = json.loads(line)
+            turns = [str(t) for t in record.get("dialogue") or [record["question"]]]
             questions.append(
                 EvalQuestion(
-                    question=str(record["question"]),
+                    question=turns[-1],
+                    context=tuple(turns[:-1]),
+                    switch=bool(record.get("switch", False)),
+                    same_article=bool(record.get("same_article", False)),
                     answers=tuple(str(a) for a in record.get("answers", ())),
                     articles=tuple(str(a) for a in record.get("articles", ())),
                     passages=tuple(int(p) for p in record.get("passages", ())),
@@ -155,12 +167,33 @@ class AnswerRecord:
     in_archive: bool  # the question has gold articles (the archive holds an answer)
     chars: int
     latency_ms: float
+    understood_as: str | None = None  # the question as answered, when rewritten or corrected
+    followed: bool = False  # a dialogue's last turn was rewritten from the conversation
+    in_article: bool = False  # "what else": only the previous article, nothing shown again
 
 
 def answer_record(answerer: Answerer, q: EvalQuestion, k: int) -> tuple[Answer, AnswerRecord]:
-    started = time.perf_counter()
-    answer = answerer.answer(q.question, k)
-    latency = (time.perf_counter() - started) * 1000
+    in_article = followed = False
+    if q.context:
+        conversation = Conversation("eval")
+        for turn in q.context:
+            conversation.ask(answerer, turn, k)
+        previous = conversation.turns[-1]
+        started = time.perf_counter()
+        answer = conversation.ask(answerer, q.question, k)
+        latency = (time.perf_counter() - started) * 1000
+        followed = conversation.turns[-1].understood != conversation.turns[-1].asked
+        cited = {c.article.id for c in answer.citations}
+        in_article = (
+            not answer.abstained
+            and previous.article is not None
+            and cited == {previous.article.id}
+            and not set(previous.shown) & {s.text for s in answer.sentences if s.evidence}
+        )
+    else:
+        started = time.perf_counter()
+        answer = answerer.answer(q.question, k)
+        latency = (time.perf_counter() - started) * 1000
     expected = [_normal(a) for a in q.answers]
     text = "" if answer.abstained else answer.text
     first = text.split("\n\n", 1)[0]
@@ -175,8 +208,21 @@ def answer_record(answerer: Answerer, q: EvalQuestion, k: int) -> tuple[Answer, 
         in_archive=bool(q.articles),
         chars=len(text),
         latency_ms=latency,
+        understood_as=answer.understood_as,
+        in_article=in_article,
+        followed=followed,
     )
     return answer, record
+
+
+def right(q: EvalQuestion, record: AnswerRecord) -> bool:
+    """Whether a last turn is right: it abstains when it must, stays in the article when asked
+    "what else", shows the expected answer otherwise; a topic switch must not be rewritten."""
+    if q.switch and record.followed:
+        return False
+    if not q.answerable:
+        return record.abstained
+    return record.in_article if q.same_article else record.in_answer
 
 
 def answers(
@@ -188,12 +234,17 @@ def answers(
     """Answer-level measures on the answerer's own path; `records` collects each answer's."""
     contains = contains_top1 = top1 = cited = first = held = held_contains = held_cited = 0
     expected = abstained_right = abstained = unanswerable = answered_answerable = answerable = 0
-    verified = sentences = 0
+    verified = sentences = dialogues = dialogues_right = switches = switches_right = 0
     latencies, lengths = [], []
     for q in questions:
         answer, record = answer_record(answerer, q, k)
         if records is not None:
             records.append(record)
+        if q.context:
+            dialogues += 1
+            dialogues_right += right(q, record)
+            switches += q.switch
+            switches_right += q.switch and right(q, record)
         latencies.append(record.latency_ms)
         good, total = verified_share(answerer.archive, answer)
         verified, sentences = verified + good, sentences + total
@@ -230,6 +281,9 @@ def answers(
     if held < expected:  # some questions have no gold article: the archive may lack the answer
         out["contains (archive holds it)"] = held_contains / held if held else math.nan
         out["cited (archive holds it)"] = held_cited / held if held else math.nan
+    if dialogues:
+        out["dialogues: last turn right"] = dialogues_right / dialogues
+        out["... topic switches handled"] = switches_right / switches if switches else math.nan
     out |= {
         "abstention precision": abstained_right / abstained if abstained else math.nan,
         "abstention recall": abstained_right / unanswerable if unanswerable else math.nan,

@@ -18,7 +18,9 @@ from tests.test_repl import drive
 
 
 def turn(n: int, at: float) -> Turn:
-    return Turn(f"q{n}", f"understood {n}", at, "Sergei Lavrov", ("Lavrov",), ArticleRef("a", "T"))
+    return Turn(
+        f"q{n}", f"understood {n}", at, "Sergei Lavrov", ("Lavrov",), "Minsk", ArticleRef("a", "T")
+    )
 
 
 def test_store_keeps_turns_across_instances(tmp_path: Path) -> None:
