@@ -2,8 +2,10 @@
 question it is rewritten into answered alone, alternated in the same run.
 
 The difference is what conversations cost: the rewrite, reading the previous turn and noting
-the new one (speakers by surname, names in the evidence). "What else did the article say?" turns
-are left out: they page through one article on purpose and are not the same work as one question.
+the new one (speakers by surname, names in the evidence); and, as the Telegram bot and
+`ask --conversation` do it, loading the conversation from its SQLite file and saving it
+again (timed on its own). "What else did the article say?" turns are left out: they page
+through one article on purpose and are not the same work as one question.
 
     .venv/bin/python bench/bench_conversation.py --rounds 5
 """
@@ -23,6 +25,7 @@ sys.path.insert(0, str(REPO))
 from bench.common import row, summary  # noqa: E402
 from bot.answer import Answerer  # noqa: E402
 from bot.conversation import Conversation  # noqa: E402
+from bot.conversation_store import ConversationStore  # noqa: E402
 from bot.evaluate import load_questions  # noqa: E402
 from corpus.bundled import bundled_articles  # noqa: E402
 from corpus.readers import stream_input  # noqa: E402
@@ -49,7 +52,8 @@ def main() -> None:
     ):
         archive.add([*bundled_articles(), *extra])
         answerer = Answerer(archive)
-        followed, alone, differences = [], [], []
+        store = ConversationStore(Path(tmp) / "state")
+        followed, alone, differences, stored = [], [], [], []
         for q in dialogues:
             conversation = Conversation("bench")
             for turn in q.context:
@@ -66,6 +70,15 @@ def main() -> None:
                 followed.append(a)
                 alone.append(b)
                 differences.append(a - b)
+                conversation.turns[:] = context
+                store.save(conversation, time.time())
+                started = time.perf_counter()
+                kept = store.load("bench", time.time())
+                loaded = time.perf_counter() - started
+                kept.ask(answerer, q.question)
+                started = time.perf_counter()
+                store.save(kept, time.time())
+                stored.append(loaded + time.perf_counter() - started)
     print(f"{len(dialogues)} last turns x {args.rounds} rounds, alternated")
     print(row("last turn, as a follow-up", summary(followed)))
     print(row("its rewritten question, alone", summary(alone)))
@@ -73,6 +86,7 @@ def main() -> None:
         f"difference per question: median {statistics.median(differences) * 1000:.2f} ms; "
         f"ratio of medians {statistics.median(followed) / statistics.median(alone):.3f}"
     )
+    print(row("loading + saving the conversation", summary(stored)))
 
 
 if __name__ == "__main__":

@@ -121,3 +121,26 @@ def test_ask_conversation_from_a_shell(bundled_index: Path, tmp_path: Path) -> N
     assert first["conversation"] == second["conversation"] == "shell"
     assert second["understood_as"] == "When did Sergei Lavrov say that about sanctions?"
     assert (tmp_path / "conversations.sqlite").exists()
+
+
+def test_reply_links_lead_to_their_conversation_until_quiet(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path, quiet_s=60, max_conversations=2)
+    store.link(-1, 10, "chain-a", now=0.0)
+    store.link(-1, 11, "chain-b", now=1.0)
+    assert store.linked(-1, 10, now=2.0) == "chain-a"
+    assert store.linked(-2, 10, now=2.0) is None  # another chat's message 10
+    assert store.linked(-1, 10, now=61.0) is None  # quiet too long
+    store.link(-1, 12, "chain-c", now=3.0)
+    assert store.linked(-1, 10, now=4.0) is None  # bounded: the oldest link went first
+    store.forget("chain-c")
+    assert store.linked(-1, 12, now=4.0) is None
+    assert store.linked(-1, 11, now=4.0) == "chain-b"
+
+
+def test_a_damaged_file_is_set_aside_and_conversations_start_afresh(tmp_path: Path) -> None:
+    (tmp_path / "conversations.sqlite").write_bytes(b"not a database, a power cut's leftovers" * 50)
+    store = ConversationStore(tmp_path)
+    assert store.load("c", now=0.0).turns == []
+    store.save(Conversation("c", [turn(1, 0.0)]), now=0.0)
+    assert store.load("c", now=1.0).turns == [turn(1, 0.0)]
+    assert (tmp_path / "conversations.sqlite.damaged").exists()

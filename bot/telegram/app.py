@@ -16,6 +16,7 @@ import contextlib
 import datetime as dtm
 import importlib.util
 import logging
+import time
 import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -57,6 +58,7 @@ Context = ContextTypes.DEFAULT_TYPE
 MORE, SOURCES = "more", "sources"
 COMMANDS = [
     ("ask", "Ask the news archive a question"),
+    ("new", "Start a new topic (forget the conversation)"),
     ("sources", "Full sources of the last answer"),
     ("stats", "What the archive holds"),
     ("timeline", "A story in time order"),
@@ -272,20 +274,49 @@ def buttons(answer: Answer) -> InlineKeyboardMarkup | None:
 
 
 async def answer_question(
-    update: Update, message: Message, context: Context, question: str, offset: int = 0
+    update: Update,
+    message: Message,
+    context: Context,
+    question: str,
+    offset: int = 0,
+    conversation: str | None = None,
 ) -> None:
-    """The common path of /ask, plain text, mentions and More: limit, answer, render, reply."""
+    """The common path of /ask, plain text, mentions and More: limit, answer, render, reply.
+    A question of a `conversation` is read as its next turn; its answer continues it."""
     bot_state = state(context)
     if not await _within(update, bot_state, bot_state.limiter, user_id(update) or 0, message):
         return
+    services = bot_state.services
     async with typing(message):
         try:
-            answer = await asyncio.to_thread(state(context).services.ask, question, offset)
+            if conversation is None:
+                answer = await asyncio.to_thread(services.ask, question, offset)
+            else:
+                answer = await asyncio.to_thread(services.ask_in, conversation, question)
         except AnswerError as e:
             await say(message, str(e))
             return
     sent = await send_html(message, render.answer_paragraphs(answer), buttons(answer))
     memory(context).remember(sent.message_id, answer)
+    if conversation is not None:
+        link = services.conversations.link
+        await asyncio.to_thread(link, sent.chat.id, sent.message_id, conversation, time.time())
+
+
+async def conversation_of(message: Message, context: Context) -> str:
+    """Which conversation a message continues: a private chat is one; in a group, a reply to
+    one of the bot's answers continues that answer's, and any other question starts its own,
+    so that members' questions do not mix."""
+    chat = message.chat
+    if chat.type == "private":
+        return f"telegram:{chat.id}"
+    replied = message.reply_to_message
+    if replied and replied.from_user and replied.from_user.id == context.bot.id:
+        linked = state(context).services.conversations.linked
+        found = await asyncio.to_thread(linked, chat.id, replied.message_id, time.time())
+        if found is not None:
+            return found
+    return f"telegram:{chat.id}:{message.message_id}"
 
 
 # handlers
@@ -317,7 +348,8 @@ async def ask(update: Update, context: Context) -> None:
     if not question:
         await say(message, render.ASK_USAGE)
         return
-    await answer_question(update, message, context, question)
+    conversation = await conversation_of(message, context)
+    await answer_question(update, message, context, question, conversation=conversation)
 
 
 async def text(update: Update, context: Context) -> None:
@@ -336,7 +368,18 @@ async def text(update: Update, context: Context) -> None:
     )
     if question is None or not await admitted(update, context):
         return
-    await answer_question(update, message, context, question)
+    conversation = await conversation_of(message, context)
+    await answer_question(update, message, context, question, conversation=conversation)
+
+
+async def new_topic(update: Update, context: Context) -> None:
+    """/new: the next question starts afresh (in a group, as a reply: that chain ends)."""
+    message = update.message
+    if not message or not await admitted(update, context):
+        return
+    conversation = await conversation_of(message, context)
+    await asyncio.to_thread(state(context).services.conversations.forget, conversation)
+    await say(message, render.NEW_TOPIC)
 
 
 async def sources(update: Update, context: Context) -> None:
@@ -439,7 +482,8 @@ async def button(update: Update, context: Context) -> None:
     elif query.data == MORE:
         with contextlib.suppress(BadRequest):  # More is used up: keep only Sources
             await message.edit_reply_markup(buttons(_without_more(answer)))
-        await answer_question(update, message, context, answer.question, answer.next_offset)
+        question = answer.understood_as or answer.question  # a follow-up pages as understood
+        await answer_question(update, message, context, question, answer.next_offset)
 
 
 def _without_more(answer: Answer) -> Answer:
@@ -518,6 +562,7 @@ def build_application(
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("ask", ask))
+    application.add_handler(CommandHandler("new", new_topic))
     application.add_handler(CommandHandler("sources", sources))
     application.add_handler(CommandHandler("stats", stats))
     application.add_handler(CommandHandler("add", add))

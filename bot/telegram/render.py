@@ -279,6 +279,7 @@ ADMINS_ONLY = "Sorry, only the bot's admins can add articles."
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
 FORGOTTEN = "I no longer remember that answer. Please ask again."
 ASK_USAGE = "Ask a question after the command, for example: /ask What did Lavrov say?"
+NEW_TOPIC = "New topic: your next question starts afresh."
 ADD_USAGE = (
     "Send /add followed by a link (https://…), or send me a .txt, .md, .html, .jsonl, .pdf, "
     ".docx, .eml or .mhtml file."
@@ -299,6 +300,7 @@ def help_html(admin: bool) -> str:
         "Answers quote the articles word for word, with numbered sources.",
         "",
         "/ask <i>question</i> — ask (works in groups too)",
+        "Follow-ups continue the conversation (in a group: reply to my answer); /new starts afresh",
         "/sources — the full sources of the last answer",
         "/stats — what the archive holds",
         "/timeline <i>topic</i> — the story in time order",

@@ -12,12 +12,14 @@ import dataclasses
 import logging
 import re
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.answer import Answer, Answerer
+from bot.conversation_store import ConversationStore
 from bot.services import make_answerer, read_limits, search_config
 from bot.settings import Settings
 from bot.telegram.render import IngestSummary
@@ -123,6 +125,9 @@ class BotServices:
     def __init__(self, settings: Settings, answerer: Answerer):
         self.settings = settings
         self.answerer = answerer
+        self.conversations = ConversationStore(
+            settings.state_dir, settings.conversation_minutes * 60
+        )
 
     @classmethod
     def build(cls, settings: Settings) -> BotServices:
@@ -140,6 +145,14 @@ class BotServices:
 
     def ask(self, question: str, offset: int = 0) -> Answer:
         return self.answerer.answer(question, self.settings.k, offset=offset)
+
+    def ask_in(self, conversation_id: str, question: str) -> Answer:
+        """A question as the next turn of a conversation kept on disk (survives a restart)."""
+        now = time.time()
+        conversation = self.conversations.load(conversation_id, now)
+        answer = conversation.ask(self.answerer, question, self.settings.k, now=now)
+        self.conversations.save(conversation, now)
+        return answer
 
     def overview(self, examples: int = 3, scan: int = 10) -> Overview:
         stats = self.archive.stats()
