@@ -21,12 +21,14 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.evidence import Candidate, EvidenceModel, default_model, holds
 from bot.question import Question, parse_question
 from corpus.errors import NewsqaError
 from corpus.quotes import same_person, speaker_key
+from corpus.relative_dates import span
 from corpus.types import ArticleInfo, Passage
 from index import Archive, Filters, Hit
 from index.lexical import TermWeights, coverage, stems, term_weights
@@ -107,6 +109,7 @@ class Answer:
     unknown: tuple[str, ...] = ()  # names in the question that the archive never mentions
     speaker: str | None = None  # "What did X say?": answered from X's quotes only
     understood_as: str | None = None  # the question as answered, when a spelling was fixed
+    dates: str | None = None  # the dates searched, when the question or as-of set them
     offset: int = 0  # index of this page's first evidence group
     groups: int = 0  # evidence groups on this page
     more: bool = False  # whether further evidence exists past this page
@@ -266,9 +269,9 @@ class Answerer:
         self.config = config or AnswerConfig()
         self.model = model or default_model()
 
-    def read(self, question: str) -> Question:
-        """Parse a question once, against what the archive holds."""
-        return parse_question(clean_question(question), self.archive)
+    def read(self, question: str, as_of: date | None = None) -> Question:
+        """Parse a question once, against what the archive holds (and as of a day)."""
+        return parse_question(clean_question(question), self.archive, as_of)
 
     def answer(
         self,
@@ -276,11 +279,18 @@ class Answerer:
         k: int = 5,
         filters: Filters | None = None,
         offset: int = 0,
+        as_of: date | None = None,
     ) -> Answer:
-        """Answer one question; `offset` pages through further evidence groups (":more")."""
+        """Answer one question; `offset` pages through further evidence groups (":more");
+        `as_of` answers from articles published on or before that day, resolving "this week"
+        and the like against it."""
         started = time.perf_counter()
-        q = question if isinstance(question, Question) else self.read(question)
-        groups, hits = self.evidence(q, k, filters)
+        q = question if isinstance(question, Question) else self.read(question, as_of)
+        dated, label = _dated(filters, q)
+        groups, hits = self.evidence(q, k, dated)
+        if not hits and dated != (filters or Filters()) and q.dates is not None:
+            dated, label = _dated(filters, replace(q, dates=None))  # no article in that range
+            groups, hits = self.evidence(q, k, dated)
         searched = time.perf_counter()
         timings = {"search": (searched - started) * 1000}
         speaker = q.speaker.speaker if q.speaker else None
@@ -299,12 +309,14 @@ class Answerer:
             timings["total"] = (time.perf_counter() - started) * 1000
             return Answer(
                 q.text, (), (), True, related, unknown=q.unknown, speaker=speaker,
-                understood_as=understood, timings_ms=timings,
+                understood_as=understood, dates=label, timings_ms=timings,
             )  # fmt: skip
+        if q.dates is not None and q.dates.newest_first:
+            groups = sorted(groups, key=lambda g: g.article.info.published or "", reverse=True)
         ordered, first_page = self._pages(groups)
         page = ordered[offset : offset + (first_page if offset == 0 else self.config.max_groups)]
         answer = _build(q.text, page, offset, more=len(ordered) > offset + len(page))
-        answer = replace(answer, speaker=speaker, understood_as=understood)
+        answer = replace(answer, speaker=speaker, understood_as=understood, dates=label)
         answer = verify(answer)
         timings["total"] = (time.perf_counter() - started) * 1000
         return replace(answer, timings_ms=timings)
@@ -499,6 +511,26 @@ class Answerer:
         lead_of = {g.passage.id: n for n, g in reversed(list(enumerate(first)))}
         first.sort(key=lambda g: lead_of[g.passage.id])  # one passage: one paragraph, one number
         return first + [g for g in passing if g not in first], len(first)
+
+
+def _dated(filters: Filters | None, q: Question) -> tuple[Filters, str | None]:
+    """The search filters narrowed to the question's dates and its as-of day, and how the answer
+    names them ("articles of 3-9 June 2024"), or None when no date applies."""
+    filters = filters or Filters()
+    since, until = filters.since, filters.until
+    label = None
+    if q.dates is not None:
+        if q.dates.since is not None:
+            since = max(filter(None, (since, q.dates.since.isoformat())))
+        if q.dates.until is not None:
+            until = min(filter(None, (until, q.dates.until.isoformat())))
+        label = q.dates.label
+    if q.as_of is not None:
+        until = min(filter(None, (until, q.as_of.isoformat())))
+        label = label or f"articles up to {q.as_of.isoformat()}"
+    if q.dates is not None and since and until and since <= until:
+        label = f"articles of {span(date.fromisoformat(since), date.fromisoformat(until))}"
+    return replace(filters, since=since, until=until), label
 
 
 def _overlap(a: _Group, b: _Group) -> float:

@@ -89,21 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", help="the question, or - to read one per line from standard input")
     _filters(p)
     p.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    p.add_argument("--more", type=int, default=0, metavar="N", help="skip N pages of evidence")
     p.add_argument(
         "--conversation",
         metavar="ID",
         help="a turn of this conversation: a follow-up is read in the light of its earlier "
         "turns (kept in the state directory)",
     )
+    p.add_argument("--more", type=int, default=0, metavar="N", help="skip N pages of evidence")
     p.add_argument(
-        "--more",
-        type=int,
-        nargs="?",
-        const=1,
-        default=0,
-        metavar="N",
-        help="show the evidence N pages on (alone: the next page)",
-    )
+        "--as-of", metavar="YYYY-MM-DD",
+        help="answer as of this day: from articles published up to it; 'this week' is its week",
+    )  # fmt: skip
 
     p = command("repl", commands.repl, "ask questions interactively (the main job)")
     p.add_argument("--k", type=int, metavar="N", help="passages considered per question")
@@ -131,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, metavar="N", help="a seeded random sample of N questions")
     p.add_argument("--no-answers", action="store_true", help="measure retrieval only")
     p.add_argument("--answers-out", metavar="FILE", help="write each answer's record (JSONL)")
+    p.add_argument("--ignore-as-of", action="store_true", help="answer every question as of today")
     p.add_argument("--k", type=int, metavar="N", help="passages considered per answer")
     p.add_argument("--json", action="store_true", help="print JSON")
 

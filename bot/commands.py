@@ -342,13 +342,28 @@ def _rebuild(args: argparse.Namespace) -> int:
     return 1 if problem is not None and report.lost else 0
 
 
-def _answer_one(answerer: Answerer, question: str, args: argparse.Namespace, k: int) -> Answer:
-    answer = answerer.answer(question, k, parse_filters(args))
+def _answer_one(
+    answerer: Answerer, question: str, args: argparse.Namespace, k: int, as_of: date | None = None
+) -> Answer:
+    as_of = as_of or parse_as_of(getattr(args, "as_of", None))
+    answer = answerer.answer(question, k, parse_filters(args), as_of=as_of)
     for _ in range(args.more):
         if not answer.more:
             break
-        answer = answerer.answer(question, k, parse_filters(args), offset=answer.next_offset)
+        answer = answerer.answer(
+            question, k, parse_filters(args), offset=answer.next_offset, as_of=as_of
+        )
     return answer
+
+
+def parse_as_of(value: object) -> date | None:
+    """`--as-of` or a JSON line's "as_of": a YYYY-MM-DD day, or None."""
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise NewsqaError(f"as of {value!r}: expected a date as YYYY-MM-DD") from None
 
 
 def ask(args: argparse.Namespace) -> int:
@@ -359,6 +374,7 @@ def ask(args: argparse.Namespace) -> int:
     filters = parse_filters(args)  # fail on a bad date before loading the model
     if args.conversation is not None and args.more:
         raise NewsqaError("--more pages one question; it cannot be combined with --conversation")
+    parse_as_of(getattr(args, "as_of", None))
     answerer = make_answerer(settings)
     with answerer.archive:
         if args.question == "-":
@@ -367,17 +383,18 @@ def ask(args: argparse.Namespace) -> int:
             for line in sys.stdin:
                 if not line.strip():
                     continue
-                question, conversation_id = line.strip(), None
+                question, conversation_id, as_of = line.strip(), None, None
                 try:
-                    question, conversation_id = _turn_line(question)
+                    question, conversation_id, as_of = _turn_line(question)
+                    as_of = as_of or parse_as_of(getattr(args, "as_of", None))
                     if conversation_id is None:
-                        answer = _answer_one(answerer, question, args, k)
+                        answer = _answer_one(answerer, question, args, k, as_of)
                     else:
                         conversation = conversations.setdefault(
                             conversation_id, Conversation(conversation_id, quiet_s=quiet_s)
                         )
-                        answer = conversation.ask(answerer, question, k, filters)
-                except AnswerError as e:  # one bad line must not end the batch
+                        answer = conversation.ask(answerer, question, k, filters, as_of=as_of)
+                except NewsqaError as e:  # one bad line must not end the batch
                     if not args.json:
                         raise
                     record = {"question": question, "conversation": conversation_id}
@@ -389,7 +406,10 @@ def ask(args: argparse.Namespace) -> int:
             store = ConversationStore(settings.state_dir, settings.conversation_minutes * 60)
             now = time.time()
             conversation = store.load(args.conversation, now)
-            answer = conversation.ask(answerer, args.question, k, filters, now=now)
+            answer = conversation.ask(
+                answerer, args.question, k, filters, now=now,
+                as_of=parse_as_of(getattr(args, "as_of", None)),
+            )  # fmt: skip
             store.save(conversation, now)
             _print_answer(answer, args.json, conversation=args.conversation)
             return 0
@@ -398,11 +418,11 @@ def ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _turn_line(line: str) -> tuple[str, str | None]:
+def _turn_line(line: str) -> tuple[str, str | None, date | None]:
     """A line of `ask --json -`: plain text is a question alone; a JSON object is a question
-    and, if it names one, the conversation it continues."""
+    and, if it names them, the conversation it continues and the day to answer as of."""
     if not line.startswith("{"):
-        return line, None
+        return line, None, None
     try:
         record = json.loads(line)
     except json.JSONDecodeError as e:
@@ -410,7 +430,7 @@ def _turn_line(line: str) -> tuple[str, str | None]:
     question, conversation = record.get("question"), record.get("conversation")
     if not isinstance(question, str) or not (conversation is None or isinstance(conversation, str)):
         raise AnswerError('expected {"question": "...", "conversation": "ID"} (strings)')
-    return question, conversation
+    return question, conversation, parse_as_of(record.get("as_of"))
 
 
 def _print_answer(

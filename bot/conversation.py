@@ -25,6 +25,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 from bot.answer import Answer, Answerer, clean_question
 from bot.question import Question
@@ -393,12 +394,13 @@ class Conversation:
         k: int = 5,
         filters: Filters | None = None,
         now: float | None = None,
+        as_of: date | None = None,
     ) -> Answer:
         """Answer a question as a turn of this conversation, and remember the turn."""
         now = time.time() if now is None else now
         asked = clean_question(text)
         rewritten = rewrite(asked, self.context(now))
-        question = answerer.read(rewritten.text)
+        question = answerer.read(rewritten.text, as_of)
         if rewritten.article is None:
             answer = answerer.answer(question, k, filters)
         else:

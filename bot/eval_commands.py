@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from bot.evaluate import AnswerRecord, evaluate, format_report, load_questions
@@ -15,6 +15,8 @@ from corpus.datasets import LOADERS, write_jsonl
 
 def eval_questions(args: argparse.Namespace) -> int:
     questions = load_questions(Path(args.questions), args.limit)
+    if args.ignore_as_of:
+        questions = [replace(q, as_of=None) for q in questions]
     answerer = make_answerer(args.settings)
     records: list[AnswerRecord] = []
     with answerer.archive:

@@ -19,6 +19,7 @@ import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from bot.answer import Answer, Answerer
@@ -41,6 +42,7 @@ class EvalQuestion:
     context: tuple[str, ...] = ()  # a dialogue's earlier turns
     switch: bool = False
     same_article: bool = False
+    as_of: date | None = None  # answer as of this day (a news quiz question's date)
 
 
 def load_questions(path: Path, limit: int | None = None, seed: int = 13) -> list[EvalQuestion]:
@@ -66,6 +68,7 @@ def load_questions(path: Path, limit: int | None = None, seed: int = 13) -> list
                     articles=tuple(str(a) for a in record.get("articles", ())),
                     passages=tuple(int(p) for p in record.get("passages", ())),
                     answerable=bool(record.get("answerable", True)),
+                    as_of=date.fromisoformat(str(record["as_of"])) if record.get("as_of") else None,
                 )
             )
         except (ValueError, KeyError, TypeError) as e:
@@ -192,7 +195,7 @@ def answer_record(answerer: Answerer, q: EvalQuestion, k: int) -> tuple[Answer, 
         )
     else:
         started = time.perf_counter()
-        answer = answerer.answer(q.question, k)
+        answer = answerer.answer(q.question, k, as_of=q.as_of)
         latency = (time.perf_counter() - started) * 1000
     expected = [_normal(a) for a in q.answers]
     text = "" if answer.abstained else answer.text

@@ -18,10 +18,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Protocol
 
 from corpus.names import DEMONYMS, words
 from corpus.quotes import SpeakerQuestion, speaker_in_question
+from corpus.relative_dates import DateRange, time_in_question
 from index.fts import STOPWORDS, query_terms
 
 _WORD = re.compile(r"\w+")
@@ -76,6 +78,8 @@ class Question:
     corrections: tuple[tuple[str, str], ...] = ()  # (as asked, as the archive writes it)
     speaker: SpeakerQuestion | None = None
     focus: tuple[str, ...] = field(default=())  # words of the question an answer must not repeat
+    as_of: date | None = None  # answer from articles published on or before this day
+    dates: DateRange | None = None  # "this week", "in March", "latest": resolved against as_of
 
     @property
     def understood_as(self) -> str:
@@ -146,8 +150,13 @@ def archive_form(word: str, lexicon: Lexicon, short_ok: bool = False) -> str | N
     return max(forms)[2] if forms else None
 
 
-def parse_question(text: str, lexicon: Lexicon) -> Question:
-    """Read a (cleaned) question once, against what the archive holds."""
+def parse_question(text: str, lexicon: Lexicon, as_of: date | None = None) -> Question:
+    """Read a (cleaned) question once, against what the archive holds; relative time in it
+    ("this week", "yesterday", "latest") is resolved against `as_of` (default: today)."""
+    dates = time_in_question(text, as_of or date.today())
+    searched = text
+    if dates is not None:  # "last week" is when to look, not what to look for
+        searched = re.sub(re.escape(dates.phrase), " ", text, count=1, flags=re.IGNORECASE)
     words = _WORD.findall(text)
     names = tuple(
         w for w in dict.fromkeys(words[1:]) if w[:1].isupper() and w.lower() not in STOPWORDS
@@ -171,7 +180,7 @@ def parse_question(text: str, lexicon: Lexicon) -> Question:
             replaced[name.lower()] = form
             if not name.lower().startswith(form):  # a spelling fix, not a word form
                 corrections.append((name, _surface(form, name)))
-    terms = tuple(dict.fromkeys(replaced.get(t, t) for t in query_terms(text)))
+    terms = tuple(dict.fromkeys(replaced.get(t, t) for t in query_terms(searched)))
     understood = text
     for asked, fixed in corrections:
         understood = re.sub(rf"\b{re.escape(asked)}\b", fixed, understood)
@@ -186,6 +195,8 @@ def parse_question(text: str, lexicon: Lexicon) -> Question:
         corrections=tuple(corrections),
         speaker=speaker,
         focus=tuple(t.lower() for t in words),
+        as_of=as_of,
+        dates=dates,
     )
 
 

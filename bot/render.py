@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.answer import NO_ANSWER, Answer, Citation
+from corpus.relative_dates import relative_dates
 from corpus.types import ArticleInfo, Passage
 
 
@@ -78,6 +81,8 @@ def answer_json(answer: Answer) -> dict[str, object]:
         "unknown": list(answer.unknown),
         "speaker": answer.speaker,
         "understood_as": answer.understood_as or answer.question,
+        "dates": answer.dates,
+        "date_notes": date_notes(answer),
         "related": [citation_json(c) for c in answer.related],
         "more": answer.more,
         "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
@@ -116,8 +121,28 @@ def also_reported(c: Citation) -> str:
 
 
 def understood_line(answer: Answer) -> str | None:
-    """'(understood as: What did Tillerson say?)' when a name's spelling was fixed."""
-    return f"(understood as: {answer.understood_as})" if answer.understood_as else None
+    """'(understood as: What did Tillerson say?, in articles of 3-9 June 2024)' when a name's
+    spelling was fixed or the question's dates narrowed the search."""
+    parts = [f"understood as: {answer.understood_as}"] if answer.understood_as else []
+    if answer.dates:
+        parts.append(f"searched {answer.dates}")
+    return f"({'; '.join(parts)})" if parts else None
+
+
+def date_notes(answer: Answer) -> list[str]:
+    """'“on Thursday” [1]: Thursday 6 June 2024' for each relative date in the quoted sentences,
+    made absolute from its article's publication date: beside the verbatim text, never in it."""
+    by_number = {c.n: c for c in answer.citations}
+    notes = []
+    for s in answer.sentences:
+        published = (by_number[s.citation].article.published or "")[:10]
+        try:
+            day = date.fromisoformat(published)
+        except ValueError:
+            continue
+        for found in relative_dates(s.text, day):
+            notes.append(f"“{found.phrase}” [{s.citation}]: {found.means}")
+    return list(dict.fromkeys(notes))
 
 
 def answer_text(answer: Answer, next_page: int = 1) -> str:
@@ -126,7 +151,9 @@ def answer_text(answer: Answer, next_page: int = 1) -> str:
     head = [line] if (line := understood_line(answer)) else []
     if answer.abstained:
         return "\n".join(head + abstention_lines(answer))
-    lines = [*head, answer.text, "", "Sources:", *sources_lines(answer.citations)]
+    notes = date_notes(answer)
+    lines = [*head, answer.text, *(["", "Dates:", *notes] if notes else [])]
+    lines += ["", "Sources:", *sources_lines(answer.citations)]
     if answer.more:
         lines += [
             "",

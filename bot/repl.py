@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import TextIO
 
@@ -19,7 +20,7 @@ from rich.text import Text
 
 from bot.answer import Answer, Answerer, AnswerError
 from bot.conversation import Conversation
-from bot.render import abstention_lines, also_reported, byline, where
+from bot.render import abstention_lines, also_reported, byline, understood_line, where
 from bot.settings import Settings
 from corpus.errors import NewsqaError
 
@@ -31,6 +32,7 @@ Follow-ups are read in the light of the conversation ("When did he say it?", "An
   :sources   full sources of the last answer
   :more      further evidence for the last question
   :k N       consider N passages per question (now {k})
+  :asof DATE answer as of a day (YYYY-MM-DD): "this week" means that day's week
   :help      this help
   :quit      leave (or Ctrl-D); Ctrl-C cancels the line"""
 
@@ -77,6 +79,7 @@ class Session:
     conversation: Conversation
     question: str | None = None
     answer: Answer | None = None
+    as_of: date | None = None  # :asof: answer from articles published up to this day
 
 
 class Repl:
@@ -115,6 +118,8 @@ class Repl:
             self.console.print("New topic: the next question starts afresh.")
         elif name == "history":
             self.show_history()
+        elif name == "asof":
+            self.set_as_of(argument)
         else:
             self.console.print(f"Unknown command :{name}. Type :help for the commands.")
         return True
@@ -130,6 +135,18 @@ class Repl:
         self.session.k = k
         self.console.print(f"Considering {k} passages per question.")
 
+    def set_as_of(self, argument: str) -> None:
+        if not argument.strip():
+            self.session.as_of = None
+            self.console.print("Answering as of today.")
+            return
+        try:
+            self.session.as_of = date.fromisoformat(argument.strip())
+        except ValueError:
+            self.console.print("Usage: :asof YYYY-MM-DD (alone: today).")
+            return
+        self.console.print(f"Answering as of {self.session.as_of.isoformat()}.")
+
     def answerer(self) -> Answerer:
         if not self.loader.ready:
             self.console.print("(loading the index and the model…)", style="dim")
@@ -138,7 +155,9 @@ class Repl:
     def ask(self, question: str) -> None:
         """A turn of the conversation: a follow-up is answered as it was understood."""
         try:
-            answer = self.session.conversation.ask(self.answerer(), question, self.session.k)
+            answer = self.session.conversation.ask(
+                self.answerer(), question, self.session.k, as_of=self.session.as_of
+            )
         except AnswerError as e:
             self.console.print(str(e))
             return
@@ -173,8 +192,8 @@ class Repl:
             for line in abstention_lines(answer):
                 self.console.print(line, highlight=False)
             return
-        if answer.understood_as:
-            self.console.print(f"(understood as: {answer.understood_as})", style="dim")
+        if head := understood_line(answer):
+            self.console.print(head, style="dim")
         for paragraph in answer.text.split("\n\n"):
             block = Text("│ ", style="cyan")
             block.append(paragraph)

@@ -118,6 +118,7 @@ def rtqa(folder: Path) -> tuple[list[Record], list[Record]]:
                 "answers": [answer],
                 "articles": gold,
                 "date": str(q["date"]),
+                "as_of": str(q["date"]),  # the quiz's day: "this week" is its week
                 "split": half[str(q["date"])],
             }
         )

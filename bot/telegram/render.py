@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.answer import NO_ANSWER, Answer, Citation
-from bot.render import byline, excerpt, page_label
+from bot.render import byline, date_notes, excerpt, page_label, understood_line
 from corpus.types import ArticleInfo
 
 LIMIT = 4096  # Telegram's limit on a message's visible text
@@ -71,13 +71,15 @@ def answer_paragraphs(answer: Answer) -> list[str]:
     if answer.abstained:
         return abstention_paragraphs(answer)
     by_number = {c.n: c for c in answer.citations}
-    understood = (
-        [f"<i>understood as: {escape(answer.understood_as)}</i>"] if answer.understood_as else []
-    )
+    line = understood_line(answer)
+    understood = [f"<i>{escape(line)}</i>"] if line else []
+    notes = date_notes(answer)
     paragraphs = understood + [
         f"<blockquote>{escape(text)} {link(f'[{n}]', by_number[n].article.url)}</blockquote>"
         for text, n in cited_groups(answer)
     ]
+    if notes:
+        paragraphs.append("<i>" + escape("\n".join(notes)) + "</i>")
     sources = "\n".join(source_line(c) for c in answer.citations)
     paragraphs.append(f"<b>Sources</b>\n{sources}")
     return paragraphs

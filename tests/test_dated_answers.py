@@ -1,0 +1,94 @@
+"""Answers that know the date: as of a day, relative time in the question, dated notes."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.answer import AnswerConfig, Answerer
+from bot.cli import main
+from bot.render import answer_text, date_notes
+from index import Archive
+from tests.conftest import make_article
+
+FERRY = "The harbour ferry {} on {}, the port authority said."
+
+
+def _ferries(archive: Archive) -> Answerer:
+    archive.add([
+        make_article("old", FERRY.format("stopped", "Thursday"), published="2024-05-30"),
+        make_article("new", FERRY.format("restarted", "Monday"), published="2024-06-10"),
+        make_article("later", FERRY.format("sank", "Friday"), published="2024-06-21"),
+    ])  # fmt: skip
+    return Answerer(archive, AnswerConfig(threshold=0.0))
+
+
+def test_as_of_answers_from_articles_published_up_to_that_day(archive: Archive) -> None:
+    answerer = _ferries(archive)
+    answer = answerer.answer("What happened to the harbour ferry?", as_of=date(2024, 6, 12))
+    cited = {c.article.id for c in answer.citations}
+    assert cited and "later" not in cited
+    assert answer.dates == "articles up to 2024-06-12"
+
+
+def test_this_week_is_the_week_of_the_as_of_day(archive: Archive) -> None:
+    answerer = _ferries(archive)
+    question = "What happened to the harbour ferry this week?"
+    answer = answerer.answer(question, as_of=date(2024, 6, 12))
+    assert {c.article.id for c in answer.citations} == {"new"}
+    assert answer.dates == "articles of 10-12 June 2024"  # its week, up to the day itself
+    q = answerer.read(question, date(2024, 6, 12))
+    assert "week" not in q.terms  # when to look, not what to look for
+
+
+def test_a_range_without_articles_falls_back_to_the_whole_archive(archive: Archive) -> None:
+    answerer = _ferries(archive)
+    answer = answerer.answer("What happened to the harbour ferry in 2019?")
+    assert not answer.abstained and answer.dates is None
+
+
+def test_latest_puts_the_newest_evidence_first(archive: Archive) -> None:
+    answerer = _ferries(archive)
+    answer = answerer.answer("What is the latest on the harbour ferry?", as_of=date(2024, 6, 30))
+    assert answer.citations[0].article.id == "later"
+
+
+def test_relative_dates_in_quoted_sentences_are_noted_beside_them(archive: Archive) -> None:
+    answerer = _ferries(archive)
+    answer = answerer.answer("When did the harbour ferry restart?", as_of=date(2024, 6, 12))
+    assert "“on Monday” [1]: Monday 10 June 2024" in date_notes(answer)
+    text = answer_text(answer)
+    assert "restarted on Monday, the port authority said." in text  # the verbatim sentence
+    assert "Dates:" in text
+
+
+def test_ask_json_lines_carry_their_own_as_of(
+    fake_cli_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    rows = [
+        {"title": "Ferry", "text": FERRY.format("restarted", "Monday"), "published": "2024-06-10",
+         "url": "https://example.org/a"},
+        {"title": "Ferry sinks", "text": FERRY.format("sank", "Friday"), "published": "2024-06-21",
+         "url": "https://example.org/b"},
+    ]  # fmt: skip
+    feed = tmp_path / "ferries.jsonl"
+    feed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["ingest", str(feed)]) == 0
+    capsys.readouterr()
+    lines = [
+        json.dumps({"question": "What happened to the harbour ferry?", "as_of": "2024-06-12"}),
+        json.dumps({"question": "What happened to the harbour ferry?", "as_of": "June"}),
+    ]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    assert main(["ask", "--json", "-"]) == 0
+    first, bad = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first["dates"] == "articles up to 2024-06-12"
+    assert (
+        all("sank" not in c["text"] for c in first["citations"]) if "citations" in first else True
+    )
+    assert "expected a date" in bad["error"]
