@@ -289,7 +289,8 @@ class Answerer:
         dated, label = _dated(filters, q)
         groups, hits = self.evidence(q, k, dated)
         if not hits and dated != (filters or Filters()) and q.dates is not None:
-            dated, label = _dated(filters, replace(q, dates=None))  # no article in that range
+            q = replace(q, dates=None)  # no article in that range: search them all
+            dated, label = _dated(filters, q)
             groups, hits = self.evidence(q, k, dated)
         searched = time.perf_counter()
         timings = {"search": (searched - started) * 1000}
@@ -329,7 +330,7 @@ class Answerer:
         query_vector = self.archive.encoder.encode_queries([q.understood_as])[0]
         hits = self.archive.search(
             q.understood_as, max(k, self.config.candidates), filters,
-            query_vector=query_vector, terms=q.terms,
+            query_vector=query_vector, terms=q.search_terms,
         )  # fmt: skip
         if q.unknown:
             return [], hits

@@ -82,6 +82,15 @@ class Question:
     dates: DateRange | None = None  # "this week", "in March", "latest": resolved against as_of
 
     @property
+    def search_terms(self) -> tuple[str, ...]:
+        """The terms to search for while the question's dates apply: "last week" says when to
+        look, not what to look for."""
+        if self.dates is None:
+            return self.terms
+        when = {w.lower() for w in _WORD.findall(self.dates.phrase)}
+        return tuple(t for t in self.terms if t not in when) or self.terms
+
+    @property
     def understood_as(self) -> str:
         text = self.text
         for asked, archive in self.corrections:
@@ -154,9 +163,6 @@ def parse_question(text: str, lexicon: Lexicon, as_of: date | None = None) -> Qu
     """Read a (cleaned) question once, against what the archive holds; relative time in it
     ("this week", "yesterday", "latest") is resolved against `as_of` (default: today)."""
     dates = time_in_question(text, as_of or date.today())
-    searched = text
-    if dates is not None:  # "last week" is when to look, not what to look for
-        searched = re.sub(re.escape(dates.phrase), " ", text, count=1, flags=re.IGNORECASE)
     words = _WORD.findall(text)
     names = tuple(
         w for w in dict.fromkeys(words[1:]) if w[:1].isupper() and w.lower() not in STOPWORDS
@@ -180,7 +186,7 @@ def parse_question(text: str, lexicon: Lexicon, as_of: date | None = None) -> Qu
             replaced[name.lower()] = form
             if not name.lower().startswith(form):  # a spelling fix, not a word form
                 corrections.append((name, _surface(form, name)))
-    terms = tuple(dict.fromkeys(replaced.get(t, t) for t in query_terms(searched)))
+    terms = tuple(dict.fromkeys(replaced.get(t, t) for t in query_terms(text)))
     understood = text
     for asked, fixed in corrections:
         understood = re.sub(rf"\b{re.escape(asked)}\b", fixed, understood)
