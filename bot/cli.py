@@ -96,7 +96,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="a turn of this conversation: a follow-up is read in the light of its earlier "
         "turns (kept in the state directory)",
     )
-    p.add_argument("--more", type=int, default=0, metavar="N", help="skip N pages of evidence")
     p.add_argument(
         "--as-of", metavar="YYYY-MM-DD",
         help="answer as of this day: from articles published up to it; 'this week' is its week",
