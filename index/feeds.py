@@ -94,10 +94,7 @@ class FeedStore:
 
     def __init__(self, store: Store):
         self.store = store
-        with store.transaction() as db:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
+        store.apply_schema(SCHEMA)
 
     @classmethod
     def open(cls, database: Path) -> FeedStore:

@@ -82,10 +82,7 @@ class FollowStore:
 
     def __init__(self, store: Store):
         self.store = store
-        with store.transaction() as db:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
+        store.apply_schema(SCHEMA)
 
     # follows
 

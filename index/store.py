@@ -261,6 +261,14 @@ class Store:
                     raise damaged(self.path, e) from e
                 raise
 
+    def apply_schema(self, script: str) -> None:
+        """Create the tables of a store module that shares this connection (feeds, follows), if
+        they are missing: its `CREATE ... IF NOT EXISTS` statements, in one transaction."""
+        with self.transaction() as db:
+            for statement in script.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
