@@ -374,7 +374,6 @@ class Answerer:
             context_coverage = coverage(text, weights)
             candidate = Candidate(
                 text=article.sentences[i].text,
-                context=text,
                 cosine=float(cosine),
                 coverage=coverage(article.sentences[i].text, weights),
                 context_coverage=context_coverage,

@@ -134,10 +134,6 @@ def retrieval(
     return scores
 
 
-def _normal(text: str) -> str:
-    return normal_answer(text)
-
-
 def verified_share(archive: Archive, answer: Answer) -> tuple[int, int]:
     """(sentences that match their cited passage in the store, sentences) for one answer."""
     good = 0
@@ -197,16 +193,16 @@ def answer_record(answerer: Answerer, q: EvalQuestion, k: int) -> tuple[Answer, 
         started = time.perf_counter()
         answer = answerer.answer(q.question, k, as_of=q.as_of)
         latency = (time.perf_counter() - started) * 1000
-    expected = [_normal(a) for a in q.answers]
+    expected = [normal_answer(a) for a in q.answers]
     text = "" if answer.abstained else answer.text
     first = text.split("\n\n", 1)[0]
-    passages = [_normal(c.passage.text) for c in answer.citations]
+    passages = [normal_answer(c.passage.text) for c in answer.citations]
     record = AnswerRecord(
         question=q.question,
         answer=text,
         abstained=answer.abstained,
-        in_answer=any(e in _normal(text) for e in expected),
-        in_first=any(e in _normal(first) for e in expected),
+        in_answer=any(e in normal_answer(text) for e in expected),
+        in_first=any(e in normal_answer(first) for e in expected),
         in_cited=any(e in p for e in expected for p in passages),
         in_archive=bool(q.articles),
         chars=len(text),

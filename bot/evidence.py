@@ -17,7 +17,6 @@ Features of a candidate sentence (each in [0, 1] or a small range):
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,7 +102,6 @@ class Candidate:
     """What the model sees of one candidate sentence."""
 
     text: str  # the sentence
-    context: str  # the sentence with the context an answer would show
     cosine: float
     coverage: float
     context_coverage: float
@@ -141,9 +139,6 @@ class EvidenceModel:
     def score(self, question: Question, candidate: Candidate) -> float:
         x = features(question, candidate)
         return sum(w * v for w, v in zip(self.weights, x, strict=True))
-
-    def probability(self, question: Question, candidate: Candidate) -> float:
-        return 1.0 / (1.0 + math.exp(-self.score(question, candidate)))
 
     def to_json(self, about: dict[str, object]) -> str:
         weights = {name: round(w, 4) + 0.0 for name, w in zip(FEATURES, self.weights, strict=True)}

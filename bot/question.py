@@ -92,10 +92,7 @@ class Question:
 
     @property
     def understood_as(self) -> str:
-        text = self.text
-        for asked, archive in self.corrections:
-            text = re.sub(rf"\b{re.escape(asked)}\b", archive, text)
-        return text
+        return _corrected(self.text, self.corrections)
 
 
 def expected_answer(text: str) -> str | None:
@@ -187,9 +184,7 @@ def parse_question(text: str, lexicon: Lexicon, as_of: date | None = None) -> Qu
             if not name.lower().startswith(form):  # a spelling fix, not a word form
                 corrections.append((name, _surface(form, name)))
     terms = tuple(dict.fromkeys(replaced.get(t, t) for t in query_terms(text)))
-    understood = text
-    for asked, fixed in corrections:
-        understood = re.sub(rf"\b{re.escape(asked)}\b", fixed, understood)
+    understood = _corrected(text, corrections)
     speaker = None if unknown else speaker_in_question(understood, lexicon.speaker_names())
     expects = QUOTE if speaker is not None else expected_answer(text)
     return Question(
@@ -204,6 +199,13 @@ def parse_question(text: str, lexicon: Lexicon, as_of: date | None = None) -> Qu
         as_of=as_of,
         dates=dates,
     )
+
+
+def _corrected(text: str, corrections: Sequence[tuple[str, str]]) -> str:
+    """The question with each misspelt name replaced by the archive's spelling."""
+    for asked, fixed in corrections:
+        text = re.sub(rf"\b{re.escape(asked)}\b", fixed, text)
+    return text
 
 
 def _surface(form: str, asked: str) -> str:

@@ -37,7 +37,7 @@ def test_answer_types_are_recognised() -> None:
 
 
 def _candidate(**values: float) -> Candidate:
-    base = dict(text="A sentence.", context="A sentence.", cosine=0.5, coverage=0.5,
+    base = dict(text="A sentence.", cosine=0.5, coverage=0.5,
                 context_coverage=0.5, hit_score=1.0, hit_rank=0, sentence_index=3)  # fmt: skip
     return Candidate(**(base | values))  # type: ignore[arg-type]
 
