@@ -5,16 +5,21 @@ Layout of the directory:
     manifest.json              what the index holds (model, dimension, counts, versions, times)
     newsqa.sqlite              articles, passages with their vectors, FTS5; the commit point
     vectors.<generation>.faiss the FAISS index for one committed generation
+    lexical.<generation>.npz   BM25 postings of that generation, derived from SQLite's FTS5 index
+                               (index/postings.py), stamped with its generation (`_stamp`)
 
 A write encodes first, then, holding the writer lock: opens a SQLite transaction, applies the
 changes, writes the next generation's FAISS file (temporary file, fsync, rename), commits (the
 generation number lives in SQLite, so the commit switches both at once), then rewrites the manifest
-and removes FAISS files two generations old. A crash at any point leaves the last committed
-generation whole: SQLite rolls back, and that generation's FAISS file is still there.
+and removes FAISS files two generations old; the BM25 postings file is written beside the FAISS
+file the same way. A crash at any point leaves the last committed generation whole: SQLite rolls
+back, and that generation's FAISS file is still there. A postings file that is missing, or whose
+stamp is not the committed generation's, is built again from SQLite.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import time
@@ -43,6 +48,7 @@ from index.errors import (
 )
 from index.integrity import DamagedVector, damaged_vectors, file_sha256
 from index.manifest import MANIFEST, Manifest, read_manifest, write_manifest
+from index.postings import Postings, postings_file
 from index.search import SearchConfig, Searching
 from index.sentences import encode_sentences
 from index.space import disk_space, is_disk_full
@@ -66,6 +72,7 @@ MAX_BATCH_CHARS = 60_000_000
 PASSAGE_CHARS = 600  # a typical passage, to size the index in characters
 ENCODE_PASSAGES = 64  # about this many passages (guessed from length) are encoded at a time
 EMPTY_INDEX_BYTES = 200_000  # about what a new, empty index directory takes
+POSTINGS_BYTES = 800  # per passage in lexical.*.npz (measured: ~85 tokens a passage, 8 bytes each)
 
 
 def vectors_file(generation: int) -> str:
@@ -147,6 +154,8 @@ class Archive(Searching):
         self.split_config = SplitConfig(**manifest.split)
         self._vectors = VectorIndex.create(manifest.dimension, manifest.index_type)
         self._generation = -1
+        self._stamp_loaded = ""  # the loaded generation's stamp (`_stamp`), its postings' too
+        self._postings: Postings | None = None  # of the loaded generation, read when first needed
         if load_vectors:
             self.refresh()
 
@@ -323,7 +332,7 @@ class Archive(Searching):
         for _ in range(3):
             if self._stored_generation() == self._generation:
                 return False  # the common case: one indexed lookup, no counting
-            generation, passages = self._snapshot()
+            generation, passages, key = self._snapshot()
             try:
                 vectors = VectorIndex.load(
                     self.directory / vectors_file(generation), self.manifest.index_type
@@ -337,20 +346,57 @@ class Archive(Searching):
                     f"{vectors_file(generation)} holds {len(vectors)} vectors but the database "
                     f"{passages} passages; run `newsqa index rebuild`"
                 )
-            self._vectors, self._generation = vectors, generation
+            self._vectors, self._generation, self._stamp_loaded = vectors, generation, key
+            self._postings = None
             return True
         raise IndexLockedError(f"{self.directory} changes too fast to read; try again")
+
+    def postings(self) -> Postings:
+        """The loaded generation's BM25 postings: from its file when the file's stamp is that
+        generation's, else built from SQLite's FTS5 index (and saved for the next reader)."""
+        if self._postings is not None and self._postings.key == self._stamp_loaded:
+            return self._postings
+        path = self.directory / postings_file(self._generation)
+        postings = None
+        if path.exists():
+            try:
+                postings = Postings.load(path)
+            except IndexCorruptError:
+                postings = None
+            if postings is not None and (
+                postings.key != self._stamp_loaded or len(postings) != len(self._vectors)
+            ):
+                postings = None
+        if postings is None:
+            postings = self._build_postings()
+        self._postings = postings
+        return postings
+
+    def _build_postings(self) -> Postings:
+        with self.store.snapshot():
+            generation, passages, key = self._snapshot()
+            raw = self.store.fts_postings()
+        if generation != self._generation or passages != len(self._vectors):
+            return Postings.from_raw(raw, self._stamp_loaded)  # a writer moved on: not saved
+        postings = Postings.from_raw(raw, key)
+        with contextlib.suppress(OSError):  # read-only: the next reader builds it again
+            postings.save(self.directory / postings_file(generation))
+        return postings
 
     def _stored_generation(self) -> int:
         return self.store.generation()
 
-    def _snapshot(self) -> tuple[int, int]:
-        """The committed generation and its passage count, read in one statement (one snapshot)."""
+    def _snapshot(self) -> tuple[int, int, str]:
+        """The committed generation, its passage count and its stamp, read in one statement
+        (one snapshot)."""
         rows = self.store.query(
             "SELECT (SELECT value FROM meta WHERE key = 'generation'),"
-            " (SELECT count(*) FROM passages)"
+            " (SELECT count(*) FROM passages),"
+            " (SELECT value FROM meta WHERE key = 'updated'),"
+            " (SELECT value FROM meta WHERE key = 'vectors_sha256')"
         )
-        return int(rows[0][0] or 0), int(rows[0][1])
+        generation = int(rows[0][0] or 0)
+        return generation, int(rows[0][1]), _stamp(generation, rows[0][2], rows[0][3])
 
     @property
     def generation(self) -> int:
@@ -527,7 +573,7 @@ class Archive(Searching):
         # measured: 3,000 articles (27,000 passages, 64 dimensions) took 93 MB of SQLite
         rows = sum(4 * len(p.text.encode()) + 4 * d + 2 * d * len(p.sentences) for p in passages)
         rows += sum(2 * len(a.text.encode()) for a, _, _, _ in change.inserts)
-        return (len(self._vectors) + len(passages)) * (4 * d + 8) + rows
+        return (len(self._vectors) + len(passages)) * (4 * d + 8 + POSTINGS_BYTES) + rows
 
     def _after_commit(self, generation: int, now: str) -> None:
         """The manifest and stale files. On a disk too full for a new manifest the commit still
@@ -540,6 +586,7 @@ class Archive(Searching):
         self._remove_stale_files(generation)
 
     def _commit_change(self, change: _Change, generation: int, now: str) -> None:
+        previous = self.postings()
         try:
             with self.store.transaction() as db:
                 old_ids = np.array(self.store.passage_ids_of(db, change.deletes), dtype=np.int64)
@@ -570,10 +617,15 @@ class Archive(Searching):
                     self._vectors.add(np.array(new_ids, np.int64), np.concatenate(new_vectors))
                 digest = self._vectors.save(self.directory / vectors_file(generation))
                 Store.set_meta(db, "vectors_sha256", digest)
+                stamp = _stamp(generation, now, digest)
+                postings = previous.changed(old_ids, self.store.fts_postings(new_ids), stamp)
+                postings.save(self.directory / postings_file(generation))
         except BaseException:
             self._generation = -1  # the in-memory vectors may hold the failed change
+            self._postings = None
             self.refresh()
             raise
+        self._stamp_loaded, self._postings = stamp, postings
 
     def _write_manifest(self, updated: str) -> None:
         articles, passages = self.store.counts()
@@ -591,8 +643,10 @@ class Archive(Searching):
         write_manifest(self.directory, self.manifest)
 
     def _remove_stale_files(self, generation: int) -> None:
-        """FAISS files older than the previous generation (a reader may still be loading that)."""
-        for path in self.directory.glob("vectors.*.faiss*"):
+        """FAISS and postings files older than the previous generation (a reader may still be
+        loading that)."""
+        found = self.directory.glob("vectors.*.faiss*")
+        for path in [*found, *self.directory.glob("lexical.*.npz*")]:
             stem = path.name.split(".")[1]
             if path.name.endswith(".tmp") or (stem.isdigit() and int(stem) < generation - 1):
                 path.unlink(missing_ok=True)
@@ -676,6 +730,10 @@ class Archive(Searching):
             Store.set_meta(db, "updated", now)
             digest = self._vectors.save(self.directory / vectors_file(generation))
             Store.set_meta(db, "vectors_sha256", digest)
+            stamp = _stamp(generation, now, digest)
+            postings = Postings.from_raw(self.store.fts_postings(), stamp)
+            postings.save(self.directory / postings_file(generation))
+        self._stamp_loaded, self._postings = stamp, postings
 
     # reading
 
@@ -788,6 +846,13 @@ def locked(directory: Path, timeout: float = 60.0) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _stamp(generation: int, updated: str | None, vectors_sha256: str | None) -> str:
+    """What identifies one committed generation; files derived from it carry this. A commit
+    that crashed after writing them had another time (and vector checksum), so they are not
+    taken for the generation that replaces it."""
+    return f"{generation}/{updated or ''}/{vectors_sha256 or ''}"
 
 
 def _what(change: _Change) -> str:

@@ -7,12 +7,18 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-
-from index.store import Store
+from typing import Protocol
 
 _WORD = re.compile(r"\w+")
 
 TermWeights = dict[str, float]
+
+
+class Frequencies(Protocol):
+    """What term weights need: how many passages hold each term (an `Archive` answers from its
+    BM25 postings in memory, a `Store` from FTS5's vocabulary)."""
+
+    def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]: ...
 
 
 def stem(word: str) -> str:
@@ -24,7 +30,7 @@ def stem(word: str) -> str:
     return word
 
 
-def term_weights(store: Store, terms: Sequence[str], passages: int) -> TermWeights:
+def term_weights(store: Frequencies, terms: Sequence[str], passages: int) -> TermWeights:
     """IDF of each term (a question's content words, `index.fts.query_terms`) over `passages`
     passages, keyed by its stem."""
     frequencies = store.document_frequencies(terms)

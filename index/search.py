@@ -15,10 +15,11 @@ import numpy as np
 from corpus.quotes import Quote
 from corpus.types import ArticleInfo, Passage
 from index.encoder import Encoder
-from index.fts import query_terms, terms_expression
+from index.fts import MAX_TERMS, query_terms, terms_expression
 from index.fusion import cap_per_group, convex_fusion, reciprocal_rank_fusion
 from index.lexical import best_coverage, term_weights
 from index.manifest import Manifest
+from index.postings import Postings
 from index.sentences import lookup_sentences
 from index.store import Filters, Store
 from index.vectors import VectorIndex
@@ -77,11 +78,25 @@ class Searching:
     def generation(self) -> int:
         raise NotImplementedError
 
+    def postings(self) -> Postings:
+        """BM25 postings of the loaded generation."""
+        raise NotImplementedError
+
     # what reading a question needs (bot.question.Lexicon)
 
     def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
-        """How many passages hold each term."""
-        return self.store.document_frequencies(terms)
+        """How many passages hold each term: from the BM25 postings (a term FTS5 reads as a
+        phrase of several tokens is counted by the store)."""
+        tokens = self.store.fts_tokens(terms)
+        postings = self.postings()
+        out = {
+            t: postings.document_frequency(found[0]) if found else 0
+            for t, found in tokens.items()
+            if len(found) <= 1
+        }
+        if len(out) < len(tokens):
+            out.update(self.store.document_frequencies([t for t in tokens if t not in out]))
+        return {t: out[t] for t in terms}
 
     def similar_terms(self, word: str) -> list[tuple[str, int]]:
         """Indexed terms that look like `word` (same first letters, similar length)."""
@@ -152,16 +167,12 @@ class Searching:
             ]
         words = [list(t) for t in terms] if terms is not None else [query_terms(q) for q in queries]
         lexical: list[list[tuple[int, float]]] = [[] for _ in queries]
-        weights = (config.title_weight, 1.0)
         if retriever != "dense":
-            for n in range(len(queries)):
-                expression = terms_expression(words[n])
-                if expression:
-                    lexical[n] = self.store.bm25(expression, pool, filters, weights)
+            lexical = [self._bm25(w, pool, filters, allowed) for w in words]
         if retriever == "hybrid":
             for n in range(len(queries)):
                 qv = None if query_vectors is None else query_vectors[n]
-                self._complete(dense[n], lexical[n], qv, terms_expression(words[n]), pool)
+                self._complete(dense[n], lexical[n], qv, words[n], pool)
 
         cap = max_per_article or config.max_per_article
         results = []
@@ -170,12 +181,44 @@ class Searching:
             results.append(self._rank(words[n], dense[n], lexical[n], k, retriever, qv, cap))
         return results
 
+    def _phrases(self, terms: Sequence[str]) -> list[str] | None:
+        """The query's terms as FTS5 reads them, one token each; None when one is a phrase of
+        several tokens ("covid_19"), which only FTS5 can match (by position)."""
+        tokens = self.store.fts_tokens(terms[:MAX_TERMS])
+        if any(len(tokens[t]) > 1 for t in terms[:MAX_TERMS]):
+            return None
+        return [tokens[t][0] if tokens[t] else "" for t in terms[:MAX_TERMS]]
+
+    def _bm25(
+        self, terms: Sequence[str], k: int, filters: Filters, allowed: NDArray[np.int64] | None
+    ) -> list[tuple[int, float]]:
+        """Top-k (passage id, BM25 score) for the terms OR-ed, as FTS5's bm25() ranks them."""
+        weights = (self.search_config.title_weight, 1.0)
+        expression = terms_expression(terms)
+        if not expression:
+            return []
+        phrases = self._phrases(terms)
+        if phrases is None:
+            return self.store.bm25(expression, k, filters, weights)
+        return self.postings().top(phrases, k, weights, allowed)
+
+    def _bm25_of(self, terms: Sequence[str], ids: Sequence[int]) -> list[tuple[int, float]]:
+        """The BM25 scores of the passages `ids` that hold any of the terms."""
+        weights = (self.search_config.title_weight, 1.0)
+        expression = terms_expression(terms)
+        if not expression or not ids:
+            return []
+        phrases = self._phrases(terms)
+        if phrases is None:
+            return self.store.bm25_of(expression, ids, weights)
+        return self.postings().scores_of(phrases, ids, weights)
+
     def _complete(
         self,
         dense: list[tuple[int, float]],
         lexical: list[tuple[int, float]],
         query_vector: NDArray[np.float32] | None,
-        expression: str | None,
+        terms: Sequence[str],
         pool: int,
     ) -> None:
         """Give every candidate its real score in both lists before they are fused: the cosine
@@ -189,9 +232,8 @@ class Searching:
             vectors = self.store.embeddings(missing, self.manifest.dimension)
             dense += [(pid, float(np.dot(v, query_vector))) for pid, v in vectors.items()]
         unscored = [pid for pid, _ in dense if pid not in in_lexical]
-        if unscored and expression and len(lexical) >= pool:  # a full list may have left some out
-            weights = (self.search_config.title_weight, 1.0)
-            lexical += self.store.bm25_of(expression, unscored, weights)
+        if unscored and len(lexical) >= pool:  # a full list may have left some out
+            lexical += self._bm25_of(terms, unscored)
 
     def _rank(
         self,
@@ -275,7 +317,7 @@ class Searching:
         """Add to the top passages' scores how well their best sentence covers the question's
         rarer words: passage-level BM25 does not see whether the words sit together."""
         depth = self.search_config.rerank_depth
-        weights = term_weights(self.store, terms, self.passage_count)
+        weights = term_weights(self, terms, self.passage_count)
         head = [
             (pid, score + self.search_config.coverage_weight
              * best_coverage(found[pid][0].sentence_texts(), weights))

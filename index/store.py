@@ -10,6 +10,7 @@ import contextlib
 import json
 import sqlite3
 import threading
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from corpus import dedup
 from corpus.quotes import Quote, speaker_key
 from corpus.types import Article, ArticleInfo, Passage
 from index.errors import IndexCorruptError
+from index.postings import RawPostings
 from index.space import is_disk_full
 
 if TYPE_CHECKING:
@@ -90,6 +92,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     title, text, tokenize = 'porter unicode61 remove_diacritics 2'
 );
 """
+TOKENIZE = "porter unicode61 remove_diacritics 2"  # passages_fts's, for the scratch table below
 _INFO_COLUMNS = "a.id, a.title, a.url, a.source, a.published, a.origin, a.pages"
 REPAIR = (
     "run `newsqa index rebuild` to save what can still be read into a fresh database (the "
@@ -148,6 +151,36 @@ class StoredArticle:
     passages: int
     added: str
     updated: str
+
+
+def _raw_postings(found: Iterable[tuple[str, int, str, int]], ids: Sequence[int]) -> RawPostings:
+    """Postings from (token, row, column, count) in token order, as fts5vocab's instance view
+    groups them."""
+    tokens: list[str] = []
+    token, row_id, title_tf, text_tf = array("q"), array("q"), array("q"), array("q")
+    last_term, last_doc = None, -1
+    for term, doc, column, count in found:
+        if term != last_term:
+            tokens.append(term)
+            last_term, last_doc = term, -1
+        if doc != last_doc:
+            token.append(len(tokens) - 1)
+            row_id.append(doc)
+            title_tf.append(0)
+            text_tf.append(0)
+            last_doc = doc
+        if column == "title":
+            title_tf[-1] += count
+        else:
+            text_tf[-1] += count
+    return RawPostings(
+        tokens,
+        np.frombuffer(token, np.int64).copy(),
+        np.frombuffer(row_id, np.int64).copy(),
+        np.frombuffer(title_tf, np.int64).copy(),
+        np.frombuffer(text_tf, np.int64).copy(),
+        np.asarray(ids, np.int64),
+    )
 
 
 def _info(row: Sequence[str | None]) -> ArticleInfo:
@@ -260,6 +293,16 @@ class Store:
                 if is_corruption(e):
                     raise damaged(self.path, e) from e
                 raise
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads that see one committed state of the database, whatever writers do meanwhile."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self._db.execute("COMMIT")
 
     def apply_schema(self, script: str) -> None:
         """Create the tables of a store module that shares this connection (feeds, follows), if
@@ -701,16 +744,98 @@ class Store:
         return [(int(r[0]), float(r[1])) for r in rows]
 
     def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
-        """How many passages contain each term, with the full-text tokenizer's stemming."""
-        return {
-            term: int(
-                self.query(
-                    "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?",
-                    ('"' + term.replace('"', '""') + '"',),
-                )[0][0]
+        """How many passages contain each term, with the full-text tokenizer's stemming: read
+        from FTS5's vocabulary, one lookup for all terms (a term of several tokens, a phrase,
+        is counted by a query)."""
+        tokens = self.fts_tokens(terms)
+        single = {t: found[0] for t, found in tokens.items() if len(found) == 1}
+        counts: dict[str, int] = {}
+        for token in set(single.values()):  # `term = ?` is a lookup in fts5vocab; IN is a scan
+            rows = self.query("SELECT doc FROM temp.passages_vocab WHERE term = ?", (token,))
+            counts[token] = int(rows[0][0]) if rows else 0
+        out = {}
+        for term in terms:
+            if term in single:
+                out[term] = int(counts.get(single[term], 0))
+            elif not tokens[term]:
+                out[term] = 0  # an FTS5 phrase of no tokens matches nothing
+            else:
+                out[term] = int(
+                    self.query(
+                        "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?",
+                        ('"' + term.replace('"', '""') + '"',),
+                    )[0][0]
+                )
+        return out
+
+    def _scratch(self) -> None:
+        """The temporary tables that read FTS5's own tokens: the vocabulary of passages_fts, and
+        a scratch FTS5 table with its tokenizer, and that table's token instances."""
+        with self._lock:
+            self._db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_vocab "
+                "USING fts5vocab(main, passages_fts, row)"
             )
-            for term in terms
-        }
+            self._db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.scratch_fts "
+                f"USING fts5(title, text, tokenize = '{TOKENIZE}')"
+            )
+            self._db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.scratch_tokens "
+                "USING fts5vocab(temp, scratch_fts, instance)"
+            )
+
+    def fts_tokens(self, texts: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Each text as the full-text index reads it: its tokens, in order (folded, stemmed)."""
+        unique = list(dict.fromkeys(texts))
+        found: dict[str, list[str]] = {t: [] for t in unique}
+        with self._lock:
+            self._scratch()
+            self._db.executemany(
+                "INSERT INTO temp.scratch_fts (rowid, text) VALUES (?, ?)", enumerate(unique)
+            )
+            rows = self._db.execute(
+                "SELECT doc, term FROM temp.scratch_tokens ORDER BY doc, offset"
+            ).fetchall()
+            self._db.execute("DELETE FROM temp.scratch_fts")
+        for doc, term in rows:
+            found[unique[doc]].append(term)
+        return {t: tuple(tokens) for t, tokens in found.items()}
+
+    def fts_postings(self, ids: Sequence[int] | None = None) -> RawPostings:
+        """The postings of some rows of passages_fts (all when `ids` is None): per token and row,
+        how often it occurs in the title and in the text, as FTS5 counts them. Some rows are
+        tokenized again in a scratch table; all rows are read from FTS5's own index."""
+        with self._lock:
+            self._scratch()
+            if ids is None:
+                rows = [r[0] for r in self._db.execute("SELECT rowid FROM passages_fts")]
+                self._db.execute(
+                    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_tokens "
+                    "USING fts5vocab(main, passages_fts, instance)"
+                )
+                source = "temp.passages_tokens"
+            else:
+                rows = [int(i) for i in ids]
+                for i in range(0, len(rows), 500):
+                    chunk = rows[i : i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    self._db.execute(
+                        "INSERT INTO temp.scratch_fts (rowid, title, text) SELECT rowid, title, "
+                        f"text FROM passages_fts WHERE rowid IN ({marks})",
+                        chunk,
+                    )
+                source = "temp.scratch_tokens"
+            try:
+                return _raw_postings(
+                    self._db.execute(
+                        f"SELECT term, doc, col, count(*) FROM {source} GROUP BY term, doc, col"
+                    ),
+                    rows,
+                )
+            finally:
+                if ids is not None:
+                    self._db.execute("DELETE FROM temp.scratch_fts")
 
     def similar_terms(self, word: str, slack: int = 3) -> list[tuple[str, int]]:
         """Indexed terms (stemmed as the full-text index stores them) sharing the first three
@@ -719,11 +844,7 @@ class Store:
         word = word.lower()
         if len(word) < 4:
             return []
-        with self._lock:
-            self._db.execute(
-                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_vocab "
-                "USING fts5vocab(main, passages_fts, row)"
-            )
+        self._scratch()
         prefix = word[:3]
         rows = self.query(
             "SELECT term, doc FROM temp.passages_vocab WHERE term >= ? AND term < ?",

@@ -48,6 +48,7 @@ FUNCTION_POINTS = (
     "Store.insert_article",
     "Store.insert_quotes",
     "VectorIndex.save",
+    "Postings.save",
     "Path.unlink",
     "encode_documents",
 )
@@ -131,6 +132,10 @@ def install(point: str, n: int, after: bool) -> None:
         from index.vectors import VectorIndex
 
         VectorIndex.save = killing(VectorIndex.save, n, after)  # type: ignore[method-assign]
+    elif point == "Postings.save":
+        from index.postings import Postings
+
+        Postings.save = killing(Postings.save, n, after)  # type: ignore[method-assign]
     elif point == "Path.unlink":
         Path.unlink = killing(Path.unlink, n, after)  # type: ignore[method-assign]
     elif point == "encode_documents":

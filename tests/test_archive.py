@@ -16,6 +16,7 @@ from index.archive import vectors_file
 from index.errors import ArchiveError, IndexCorruptError, IndexNotFoundError, ModelMismatchError
 from index.fts import match_expression, query_terms
 from index.fusion import cap_per_group, reciprocal_rank_fusion
+from index.postings import postings_file
 from index.vectors import VectorIndex
 from tests.conftest import make_article
 from tests.fakes import HashEncoder, RandomEncoder
@@ -52,6 +53,8 @@ def test_add_then_reopen_finds_the_same(tmp_path: Path, fake_encoder: HashEncode
         assert archive.stats()["articles"] == 2
     names = sorted(p.name for p in directory.iterdir() if not p.name.startswith("."))
     assert [n for n in names if not n.endswith(("-wal", "-shm"))] == [
+        postings_file(0),
+        postings_file(1),
         "manifest.json",
         "newsqa.sqlite",
         vectors_file(0),

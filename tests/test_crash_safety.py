@@ -156,8 +156,10 @@ def files_are_tidy(directory: Path) -> None:
         name = path.name
         if name in known or name.startswith("newsqa.sqlite-"):
             continue
-        assert name.startswith("vectors.") and name.endswith(".faiss"), name
+        assert name.startswith(("vectors.", "lexical.")), name
+        assert name.endswith((".faiss", ".npz")), name
     assert len(list(directory.glob("vectors.*.faiss"))) <= 2
+    assert len(list(directory.glob("lexical.*.npz"))) <= 2
 
 
 # (point, n, kill after the call returns, the state expected: the commit point decides)
@@ -185,12 +187,17 @@ CRASHES = [
     ("os.replace", 1, False, "before"),
     ("os.replace", 1, True, "before"),  # the new FAISS file is in place, SQLite not committed
     ("VectorIndex.save", 1, True, "before"),
+    ("Postings.save", 1, False, "before"),
+    ("os.fsync", 2, False, "before"),  # the BM25 postings file, written like the FAISS file
+    ("os.replace", 2, False, "before"),
+    ("os.replace", 2, True, "before"),  # the new postings file is in place, SQLite not committed
+    ("Postings.save", 1, True, "before"),
     ("sql-commit", 1, False, "before"),
     ("sql-commit", 1, True, "after"),  # committed: the manifest is now stale
     ("write_manifest", 1, False, "after"),
-    ("os.fsync", 2, False, "after"),
-    ("os.replace", 2, False, "after"),
-    ("os.replace", 2, True, "after"),
+    ("os.fsync", 3, False, "after"),
+    ("os.replace", 3, False, "after"),
+    ("os.replace", 3, True, "after"),
     ("write_manifest", 1, True, "after"),
     ("Path.unlink", 1, False, "after"),
     ("Path.unlink", 1, True, "after"),
