@@ -21,6 +21,7 @@ class Frequencies(Protocol):
     def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]: ...
 
 
+@lru_cache(maxsize=200_000)  # a news archive's vocabulary: most words recur in every answer
 def stem(word: str) -> str:
     """A crude English stemmer, enough to match "sanctions" with "sanction" both ways."""
     word = word.lower().removesuffix("’s").removesuffix("'s")

@@ -53,6 +53,36 @@ class RawPostings:
     ids: NDArray[np.int64]  # every row of the table, also those without a token
 
 
+@dataclass(frozen=True)
+class Scores:
+    """One query's BM25 score of every row (passage), and which rows hold any of its terms."""
+
+    ids: NDArray[np.int64]  # the passage id of each row, ascending
+    total: NDArray[np.float64]
+    matched: NDArray[np.bool_]
+
+    def top(self, k: int, allowed: NDArray[np.int64] | None = None) -> list[tuple[int, float]]:
+        """Top-k (passage id, score), best first, ties in id order (as FTS5 returns them);
+        with `allowed`, only those passages."""
+        matched = self.matched if allowed is None else self.matched & np.isin(self.ids, allowed)
+        rows = np.flatnonzero(matched)
+        total = self.total
+        if len(rows) > k > 0:  # every row scoring at least the k-th best, ties included
+            kth = np.partition(total[rows], len(rows) - k)[len(rows) - k]
+            rows = rows[total[rows] >= kth]
+        order = np.argsort(-total[rows], kind="stable")[: max(k, 0)]
+        return [(int(self.ids[r]), float(total[r])) for r in rows[order]]
+
+    def of(self, ids: Sequence[int]) -> list[tuple[int, float]]:
+        """The scores of those of `ids` that hold any of the terms, in id order."""
+        wanted = np.unique(np.asarray(ids, np.int64))
+        rows = np.searchsorted(self.ids, wanted)
+        present = rows < len(self.ids)
+        rows = rows[present][self.ids[rows[present]] == wanted[present]]
+        rows = rows[self.matched[rows]]
+        return [(int(self.ids[r]), float(self.total[r])) for r in rows]
+
+
 class Postings:
     """Every passage's tokens as FTS5 counts them, by token (CSR), for exact BM25 in memory."""
 
@@ -143,9 +173,7 @@ class Postings:
         n = self.vocabulary.get(token)
         return 0 if n is None else int(self.starts[n + 1] - self.starts[n])
 
-    def scores(
-        self, phrases: Sequence[str], weights: tuple[float, float]
-    ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    def scores(self, phrases: Sequence[str], weights: tuple[float, float]) -> Scores:
         """The BM25 score of every row for a query OR-ing one-token `phrases` (FTS5's order and
         arithmetic: each phrase's share, summed phrase by phrase), and which rows hold any."""
         total = np.zeros(len(self.ids))
@@ -163,38 +191,7 @@ class Postings:
             frequency = title_weight * self.title_tf[lo:hi] + text_weight * self.text_tf[lo:hi]
             total[rows] += idf * ((frequency * (K1 + 1.0)) / (frequency + self._norm[rows]))
             matched[rows] = True
-        return total, matched
-
-    def top(
-        self,
-        phrases: Sequence[str],
-        k: int,
-        weights: tuple[float, float],
-        allowed: NDArray[np.int64] | None = None,
-    ) -> list[tuple[int, float]]:
-        """Top-k (passage id, BM25 score), best first, ties in id order (as FTS5 returns them);
-        with `allowed`, only those passages."""
-        total, matched = self.scores(phrases, weights)
-        if allowed is not None:
-            matched &= np.isin(self.ids, allowed)
-        rows = np.flatnonzero(matched)
-        if len(rows) > k > 0:  # every row scoring at least the k-th best, ties included
-            kth = np.partition(total[rows], len(rows) - k)[len(rows) - k]
-            rows = rows[total[rows] >= kth]
-        order = np.argsort(-total[rows], kind="stable")[: max(k, 0)]
-        return [(int(self.ids[r]), float(total[r])) for r in rows[order]]
-
-    def scores_of(
-        self, phrases: Sequence[str], ids: Sequence[int], weights: tuple[float, float]
-    ) -> list[tuple[int, float]]:
-        """The BM25 scores of those of `ids` that hold any phrase, in id order."""
-        wanted = np.unique(np.asarray(ids, np.int64))
-        rows = np.searchsorted(self.ids, wanted)
-        present = rows < len(self.ids)
-        rows = rows[present][self.ids[rows[present]] == wanted[present]]
-        total, matched = self.scores(phrases, weights)
-        rows = rows[matched[rows]]
-        return [(int(self.ids[r]), float(total[r])) for r in rows]
+        return Scores(self.ids, total, matched)
 
     # the file
 

@@ -19,7 +19,7 @@ from index.fts import MAX_TERMS, query_terms, terms_expression
 from index.fusion import cap_per_group, convex_fusion, reciprocal_rank_fusion
 from index.lexical import best_coverage, term_weights
 from index.manifest import Manifest
-from index.postings import Postings
+from index.postings import Postings, Scores
 from index.sentences import lookup_sentences
 from index.store import Filters, Store
 from index.vectors import VectorIndex
@@ -167,12 +167,16 @@ class Searching:
             ]
         words = [list(t) for t in terms] if terms is not None else [query_terms(q) for q in queries]
         lexical: list[list[tuple[int, float]]] = [[] for _ in queries]
+        bm25: list[Scores | None] = [None for _ in queries]
         if retriever != "dense":
-            lexical = [self._bm25(w, pool, filters, allowed) for w in words]
+            bm25 = [self._scores(w) for w in words]
+            lexical = [
+                self._bm25(w, s, pool, filters, allowed) for w, s in zip(words, bm25, strict=True)
+            ]
         if retriever == "hybrid":
             for n in range(len(queries)):
                 qv = None if query_vectors is None else query_vectors[n]
-                self._complete(dense[n], lexical[n], qv, words[n], pool)
+                self._complete(dense[n], lexical[n], qv, words[n], bm25[n], pool)
 
         cap = max_per_article or config.max_per_article
         results = []
@@ -181,37 +185,31 @@ class Searching:
             results.append(self._rank(words[n], dense[n], lexical[n], k, retriever, qv, cap))
         return results
 
-    def _phrases(self, terms: Sequence[str]) -> list[str] | None:
-        """The query's terms as FTS5 reads them, one token each; None when one is a phrase of
-        several tokens ("covid_19"), which only FTS5 can match (by position)."""
-        tokens = self.store.fts_tokens(terms[:MAX_TERMS])
-        if any(len(tokens[t]) > 1 for t in terms[:MAX_TERMS]):
+    def _scores(self, terms: Sequence[str]) -> Scores | None:
+        """The BM25 scores of every passage for the terms OR-ed, as FTS5's bm25() computes
+        them; None when a term is a phrase of several tokens to FTS5 ("covid_19"), which only
+        FTS5 matches (by position), or when there are no terms."""
+        terms = list(terms[:MAX_TERMS])
+        tokens = self.store.fts_tokens(terms)
+        if not terms or any(len(tokens[t]) > 1 for t in terms):
             return None
-        return [tokens[t][0] if tokens[t] else "" for t in terms[:MAX_TERMS]]
+        phrases = [tokens[t][0] if tokens[t] else "" for t in terms]
+        return self.postings().scores(phrases, (self.search_config.title_weight, 1.0))
 
     def _bm25(
-        self, terms: Sequence[str], k: int, filters: Filters, allowed: NDArray[np.int64] | None
+        self,
+        terms: Sequence[str],
+        scores: Scores | None,
+        k: int,
+        filters: Filters,
+        allowed: NDArray[np.int64] | None,
     ) -> list[tuple[int, float]]:
-        """Top-k (passage id, BM25 score) for the terms OR-ed, as FTS5's bm25() ranks them."""
-        weights = (self.search_config.title_weight, 1.0)
+        """Top-k (passage id, BM25 score) for the terms OR-ed."""
+        if scores is not None:
+            return scores.top(k, allowed)
         expression = terms_expression(terms)
-        if not expression:
-            return []
-        phrases = self._phrases(terms)
-        if phrases is None:
-            return self.store.bm25(expression, k, filters, weights)
-        return self.postings().top(phrases, k, weights, allowed)
-
-    def _bm25_of(self, terms: Sequence[str], ids: Sequence[int]) -> list[tuple[int, float]]:
-        """The BM25 scores of the passages `ids` that hold any of the terms."""
         weights = (self.search_config.title_weight, 1.0)
-        expression = terms_expression(terms)
-        if not expression or not ids:
-            return []
-        phrases = self._phrases(terms)
-        if phrases is None:
-            return self.store.bm25_of(expression, ids, weights)
-        return self.postings().scores_of(phrases, ids, weights)
+        return self.store.bm25(expression, k, filters, weights) if expression else []
 
     def _complete(
         self,
@@ -219,6 +217,7 @@ class Searching:
         lexical: list[tuple[int, float]],
         query_vector: NDArray[np.float32] | None,
         terms: Sequence[str],
+        scores: Scores | None,
         pool: int,
     ) -> None:
         """Give every candidate its real score in both lists before they are fused: the cosine
@@ -233,7 +232,11 @@ class Searching:
             dense += [(pid, float(np.dot(v, query_vector))) for pid, v in vectors.items()]
         unscored = [pid for pid, _ in dense if pid not in in_lexical]
         if unscored and len(lexical) >= pool:  # a full list may have left some out
-            lexical += self._bm25_of(terms, unscored)
+            if scores is not None:
+                lexical += scores.of(unscored)
+            elif expression := terms_expression(terms):
+                weights = (self.search_config.title_weight, 1.0)
+                lexical += self.store.bm25_of(expression, unscored, weights)
 
     def _rank(
         self,
