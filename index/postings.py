@@ -221,7 +221,7 @@ class Postings:
     @classmethod
     def load(cls, path: Path) -> Postings:
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
                 if int(data["format"][0]) != FORMAT:
                     raise IndexCorruptError(f"{path.name} has another format")
                 text = data["tokens"].tobytes().decode()
