@@ -1,149 +1,160 @@
-"""Goal 2, query latency, warm and in process: question to finished `Answer`, on an archive of the
-bundled articles (real vectors) padded with synthetic passages (random vectors, generated text) to
-N passages. The baseline, in the same run, is the path before this change: the torch encoder, and
-every candidate sentence encoded per question instead of read from the index.
+"""Goal 2, answer latency on real news, warm: question to finished `Answer` (`Answerer.answer`,
+model loaded), this checkout against a baseline, rounds alternated, each side in a fresh process.
 
-    .venv/bin/python bench/bench_answer.py [--passages 100000] [--rounds 5]
+The archive is real news: an existing index (`--index DIR`, e.g. a copy of the 3,300-article
+RealTime QA archive, so nobody re-ingests for a latency run), or else one built here by the real
+ingest path from the first `--limit` articles of ../shared/data/rtqa-dev/articles.jsonl. The
+questions are that set's real news questions (`--questions`), each answered once a round, after
+`--warm` of them answered untimed.
 
-Also prints where the time goes (timings_ms of the answers, and a profile of one round).
+The baseline is another checkout (`--baseline DIR`, e.g. `git worktree add /tmp/base main`), on
+its own copy of the index if it should not see this checkout's additions (`--baseline-index`);
+without one, it is this checkout with BM25 ranked by FTS5's bm25() on every matching row (the
+path before the in-memory postings, index/postings.py).
+
+    .venv/bin/python bench/bench_answer.py --index DIR [--baseline DIR --baseline-index DIR]
+    .venv/bin/python bench/bench_answer.py --limit 300 [--rounds 3]
+
+Prints each side's median, p95 and spread, the ratio, how many answer texts agree, the median
+parts (timings_ms) and, with `--profile`, where this checkout's time goes.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import json
 import os
-import pstats
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import row, summary, today  # noqa: E402
-
-from bot.answer import Answerer  # noqa: E402
-from bot.services import make_encoder  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from corpus.bundled import bundled_articles  # noqa: E402
-from corpus.split import split_passages  # noqa: E402
-from corpus.types import Article  # noqa: E402
-from index import Archive  # noqa: E402
-from index.encoder import DEFAULT_MODEL, SentenceTransformerEncoder  # noqa: E402
+sys.path.insert(1, str(Path(__file__).resolve().parent))  # after a child's checkout (PYTHONPATH)
+from common import DATA, QUESTIONS, questions, real_articles, row, summary, today  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class RandomVectors:
-    """Stands in for the model while padding the archive: random unit vectors, fast."""
+def child(index: Path, questions_file: Path, warm: int, fts5: bool, profile: bool) -> None:
+    """In a fresh process, with one checkout first on sys.path: answer every question once."""
+    from bot.answer import Answerer
+    from bot.services import make_encoder
+    from bot.settings import Settings
+    from index import Archive
 
-    name, dimension = DEFAULT_MODEL, 384
+    asked = questions(questions_file)
+    with Archive.open(index, make_encoder(Settings())) as archive:
+        if fts5:
+            archive._scores = lambda terms: None  # type: ignore[method-assign]
+        answerer = Answerer(archive)
+        for q in asked[:warm]:
+            answerer.answer(q)
+        seconds, answers, parts = [], [], []
+        profiler = None
+        if profile:
+            import cProfile
 
-    def __init__(self) -> None:
-        self.rng = np.random.default_rng(0)
+            profiler = cProfile.Profile()
+            profiler.enable()
+        for q in asked:
+            started = time.perf_counter()
+            answer = answerer.answer(q)
+            seconds.append(time.perf_counter() - started)
+            answers.append(answer.text)
+            parts.append(answer.timings_ms)
+        if profiler is not None:
+            import pstats
 
-    def load(self) -> None:
-        pass
-
-    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
-        x = self.rng.standard_normal((len(texts), self.dimension)).astype(np.float32)
-        return x / np.linalg.norm(x, axis=1, keepdims=True)
-
-    encode_queries = encode_documents
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
+        passages = archive.passage_count
+    print(json.dumps({"seconds": seconds, "answers": answers, "parts": parts,
+                      "passages": passages}))  # fmt: skip
 
 
-def synthetic_articles(n_passages: int) -> list[Article]:
-    rng = np.random.default_rng(1)
-    words = np.array([f"w{i}" for i in range(20_000)] + ["the", "of", "in", "said", "government"])
-    articles = []
-    n = 0
-    while n < n_passages:
-        sentences = [
-            " ".join(rng.choice(words, size=rng.integers(8, 25))).capitalize() + "."
-            for _ in range(5)
-        ]
-        article = Article(
-            id=f"s{len(articles)}",
-            title="Synthetic",
-            text=" ".join(sentences),
-            origin=f"bench:{len(articles)}",
-        )
-        articles.append(article)
-        n += len(split_passages(article.id, article.text))  # as the default split cuts it
-    return articles
+def run(tree: Path, index: Path, args: argparse.Namespace, fts5: bool = False) -> dict:
+    command = [sys.executable, __file__, "--child", "--index", str(index),
+               "--questions", str(args.questions), "--warm", str(args.warm)]  # fmt: skip
+    command += ["--fts5"] * fts5 + ["--profile"] * (args.profile and tree == ROOT and not fts5)
+    env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{tree}: {done.stderr[-3000:]}")
+    if args.profile and done.stderr:
+        print(done.stderr[-6000:])
+    result: dict = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def build(directory: Path, limit: int) -> None:
+    """An index of the first `limit` real articles, through the real ingest path and model."""
+    sys.path.insert(0, str(ROOT))
+    from bot.services import make_encoder
+    from bot.settings import Settings
+    from index import Archive
+
+    with Archive.open(directory, make_encoder(Settings()), create=True) as archive:
+        archive.add(real_articles(DATA, limit))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--passages", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--index-type", default="auto", choices=["auto", "flat", "ivf"])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", type=Path, help="an existing index (nothing is built)")
+    parser.add_argument("--limit", type=int, default=300, help="articles to build one from")
+    parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument("--baseline", type=Path, help="another checkout of newsqa")
+    parser.add_argument("--baseline-index", type=Path, help="the baseline's copy of --index")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warm", type=int, default=10, help="questions answered untimed first")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--fts5", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    lines = (ROOT / "tests/data/bundled_questions.jsonl").read_text("utf-8").splitlines()
-    questions = [json.loads(line)["question"] for line in lines]
-    settings = Settings()
-    onnx = make_encoder(settings)  # the default backend, as `newsqa` runs it
-    torch = SentenceTransformerEncoder()
+    if args.child:
+        child(args.index, args.questions, args.warm, args.fts5, args.profile)
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp) / "index"
+        index = args.index
         started = time.perf_counter()
-        with Archive.open(directory, onnx, create=True, index_type=args.index_type) as archive:
-            archive.add(bundled_articles())
-        with Archive.open(directory, RandomVectors()) as archive:  # type: ignore[arg-type]
-            archive.add(synthetic_articles(args.passages - archive.passage_count))
-        with Archive.open(directory, onnx) as archive:
-            print(
-                f"# answer latency, {today()}, {os.cpu_count()} cores, "
-                f"{archive.passage_count:,} passages ({archive.stats()['index_type']}), "
-                f"{len(questions)} questions x {args.rounds} rounds; "
-                f"built in {time.perf_counter() - started:.0f} s"
-            )
-            ours = Answerer(archive)
-            answers = [ours.answer(q) for q in questions]  # warm: model, caches
-            times = []
-            for _ in range(args.rounds):
-                for q in questions:
-                    t = time.perf_counter()
-                    ours.answer(q)
-                    times.append(time.perf_counter() - t)
-            profile = cProfile.Profile()
-            profile.enable()
-            for q in questions:
-                ours.answer(q)
-            profile.disable()
-            parts = {
-                key: float(np.median([a.timings_ms.get(key, 0.0) for a in answers]))
-                for key in ("search", "select", "total")
-            }
-        with Archive.open(directory, torch) as archive:
-            torch.load()
-            before = Answerer(archive)
-            archive.sentence_vectors = (  # type: ignore[method-assign]
-                lambda refs, texts: torch.encode_documents(texts)
-            )
-            base_answers = [before.answer(q) for q in questions]
-            base = []
-            for _ in range(max(1, args.rounds // 2)):
-                for q in questions:
-                    t = time.perf_counter()
-                    before.answer(q)
-                    base.append(time.perf_counter() - t)
-    same = sum(a.text == b.text for a, b in zip(answers, base_answers, strict=True))
-    ours_s, base_s = summary(times), summary(base)
-    print(row(f"answer ({settings.encoder_backend}, stored sentences)", ours_s))
-    print(row("baseline (torch, encode sentences)", base_s))
-    print(
-        f"speed-up (median) x{base_s['median_ms'] / ours_s['median_ms']:.1f}; "
-        f"same answer text for {same}/{len(questions)} questions"
-    )
-    print("median parts (ms): " + ", ".join(f"{k} {v:.1f}" for k, v in parts.items()))
-    pstats.Stats(profile).sort_stats("cumulative").print_stats(12)
+        if index is None:
+            index = Path(tmp) / "index"
+            build(index, args.limit)
+        built = time.perf_counter() - started
+        base_tree = args.baseline or ROOT
+        base_index = args.baseline_index or index
+        name = f"baseline {args.baseline}" if args.baseline else "baseline: FTS5 bm25()"
+        ours: list[float] = []
+        base: list[float] = []
+        ours_parts: list[dict] = []
+        mine = theirs = {}
+        for n in range(args.rounds):
+            sides = [(ROOT, index, False), (base_tree, base_index, args.baseline is None)]
+            if n % 2:
+                sides.reverse()
+            results = {(tree, fts5): run(tree, ix, args, fts5) for tree, ix, fts5 in sides}
+            mine = results[(ROOT, False)]
+            theirs = results[(base_tree, args.baseline is None)]
+            ours += mine["seconds"]
+            base += theirs["seconds"]
+            ours_parts += mine["parts"]
+            print(f"round {n + 1}: ours median "
+                  f"{statistics.median(mine['seconds']) * 1000:.1f} ms, baseline "
+                  f"{statistics.median(theirs['seconds']) * 1000:.1f} ms", flush=True)  # fmt: skip
+    same = sum(a == b for a, b in zip(mine["answers"], theirs["answers"], strict=True))
+    source = args.index or f"{args.limit} articles, built in {built:.0f} s"
+    print(f"# answer latency on real news, {today()}, {os.cpu_count()} cores, "
+          f"{mine['passages']:,} passages ({source}), "
+          f"{len(mine['answers'])} questions x {args.rounds} rounds")  # fmt: skip
+    ours_s, base_s = summary(ours), summary(base)
+    print(row("answer (this checkout)", ours_s))
+    print(row(name, base_s))
+    print(f"ratio of medians ours/baseline {ours_s['median_ms'] / base_s['median_ms']:.3f}; "
+          f"same answer text for {same}/{len(mine['answers'])} questions")  # fmt: skip
+    keys = sorted({k for p in ours_parts for k in p})
+    medians = [f"{k} {statistics.median(p.get(k, 0.0) for p in ours_parts):.1f}" for k in keys]
+    print("ours, median parts (ms): " + ", ".join(medians))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,34 @@
-"""Small helpers shared by the benchmarks: timing summaries and a results line."""
+"""Small helpers shared by the benchmarks: timing summaries, a results line, and real news to
+measure on (RealTime QA articles and questions, ../shared/data/rtqa-dev)."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from corpus.types import Article
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared/data/rtqa-dev/articles.jsonl"
+QUESTIONS = DATA.with_name("questions.jsonl")
+
+
+def real_articles(path: Path = DATA, limit: int | None = None) -> list[Article]:
+    """The first `limit` articles of a JSONL export, read as `newsqa ingest` reads it."""
+    from corpus.readers import ReadLimits, read_input
+
+    return read_input(str(path), ReadLimits()).articles[:limit]
+
+
+def questions(path: Path = QUESTIONS) -> list[str]:
+    """The "question" of each line of a JSONL file."""
+    lines = path.read_text("utf-8").splitlines()
+    return [json.loads(line)["question"] for line in lines if line.strip()]
 
 
 def summary(seconds: Sequence[float]) -> dict[str, float]:

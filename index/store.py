@@ -48,10 +48,6 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE INDEX IF NOT EXISTS articles_origin ON articles(origin);
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
--- an article's metadata without its text: the columns after `text` live beyond its overflow
--- pages, so reading them from the table walks the whole article (0.6 ms per 50 passages' rows)
-CREATE INDEX IF NOT EXISTS articles_info
-    ON articles(id, title, url, source, published, origin, pages);
 CREATE TABLE IF NOT EXISTS passages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
@@ -95,6 +91,13 @@ CREATE TABLE IF NOT EXISTS quotes_done (
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     title, text, tokenize = 'porter unicode61 remove_diacritics 2'
 );
+"""
+# An article's metadata without its text: the columns after `text` live beyond its overflow pages,
+# so reading them from the table walks the whole article (0.6 ms per 50 passages' rows). Created
+# after the migrations, which add `pages` to older indexes.
+ARTICLES_INFO = """
+CREATE INDEX IF NOT EXISTS articles_info
+    ON articles(id, title, url, source, published, origin, pages)
 """
 TOKENIZE = "porter unicode61 remove_diacritics 2"  # passages_fts's, for the scratch table below
 _INFO_COLUMNS = "a.id, a.title, a.url, a.source, a.published, a.origin, a.pages"
@@ -232,6 +235,7 @@ class Store:
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('dedup', ?)", (dedup.VERSION,))
             self._db.execute("SELECT count(*) FROM articles").fetchone()
             self._migrate()
+            self._db.execute(ARTICLES_INFO)
         except sqlite3.DatabaseError as e:
             with contextlib.suppress(sqlite3.Error, AttributeError):
                 self._db.close()

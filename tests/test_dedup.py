@@ -136,6 +136,7 @@ def test_an_index_with_older_signatures_gets_them_made_again(archive: Archive) -
 def test_an_index_of_schema_2_gains_pages_and_new_signatures(archive: Archive) -> None:
     archive.add([make_article("b1", BRIEF), make_article("b2", BRIEF.replace("Monday", "Sunday"))])
     with archive.store.transaction() as db:  # as newsqa before PDF pages and 3-word shingles
+        db.execute("DROP INDEX articles_info")
         db.execute("ALTER TABLE articles DROP COLUMN pages")
         db.execute("DELETE FROM meta WHERE key = 'dedup'")
         db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
