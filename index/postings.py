@@ -118,7 +118,9 @@ class Postings:
         rows = np.searchsorted(ids, raw.row_id)
         if len(raw.row_id) and (rows.max() >= len(ids) or np.any(ids[rows] != raw.row_id)):
             raise ValueError("postings name rows that are not in the table")
-        order = np.lexsort((rows, raw.token))
+        # a token's rows may come in any order (a row's score sums them); postings already in
+        # token order plus a few appended are two sorted runs, which a stable sort merges in O(n)
+        order = np.argsort(raw.token, kind="stable")
         token = raw.token[order]
         starts = np.zeros(len(raw.tokens) + 1, np.int64)
         np.cumsum(np.bincount(token, minlength=len(raw.tokens)), out=starts[1:])
