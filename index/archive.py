@@ -354,6 +354,7 @@ class Archive(Searching):
     def postings(self) -> Postings:
         """The loaded generation's BM25 postings: from its file when the file's stamp is that
         generation's, else built from SQLite's FTS5 index (and saved for the next reader)."""
+        self.refresh()  # another writer (or process) may have committed since the last search
         if self._postings is not None and self._postings.key == self._stamp_loaded:
             return self._postings
         path = self.directory / postings_file(self._generation)

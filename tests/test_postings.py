@@ -167,3 +167,14 @@ def test_document_frequencies_from_the_postings_equal_fts5_counts(archive: Archi
     assert expected["running"] > 0 and expected["covid_19"] > 0
     assert archive.document_frequencies(terms) == expected
     assert archive.store.document_frequencies(terms) == expected
+
+
+def test_a_reader_counts_what_another_writer_added_since(tmp_path: Path) -> None:
+    directory = tmp_path / "index"
+    with Archive.open(directory, HashEncoder(), create=True) as writer:
+        writer.add(random_articles(1, 5))
+        with Archive.open(directory, HashEncoder()) as reader:
+            assert reader.document_frequencies(["zanzibar"]) == {"zanzibar": 0}
+            harbour = "The Zanzibar harbour cranes were repainted."
+            writer.add([Article(id="z", title="Cranes", text=harbour, origin="z")])
+            assert reader.document_frequencies(["zanzibar"]) == {"zanzibar": 1}
