@@ -25,7 +25,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.evidence import Candidate, EvidenceModel, default_model, holds
-from bot.question import Question, parse_question
+from bot.question import MONEY, NUMBER, Question, parse_question
 from corpus.errors import NewsqaError
 from corpus.quotes import same_person, speaker_key
 from corpus.relative_dates import span
@@ -56,8 +56,9 @@ _PRONOUN_ATTRIBUTION = re.compile(
     re.IGNORECASE,
 )
 _PRONOUN_START = re.compile(r"^[“‘\"]?(?:He|She|They|His|Her|Their|It|This)\b")
-_ANNOUNCES = re.compile(r"(?:[:：]|\bthe following)\s*$")
+_ANNOUNCES = re.compile(r"(?:[:：?？]|\bthe following)\s*$")  # a colon or a question: answered next
 _OPEN, _CLOSE = "“", "”"
+_VALUES = (NUMBER, MONEY)  # "how many", "how much": an answer shows a number
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class AnswerConfig:
     same_article_margin: float = 2.0
     first_page_per_article: int = 2
     related: int = 3
+    typed_abstention: bool = True  # a "how many" answer must show a number
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,11 @@ class _Group:
     relevance: float  # cosine + coverage: whether the archive answers at all (the threshold)
     candidate: Candidate | None = None
 
+    @property
+    def text(self) -> str:
+        """The group's sentences as one text."""
+        return " ".join(s.text for s in self.article.sentences[self.first : self.last + 1])
+
 
 def clean_question(question: str) -> str:
     """The question without control or bidi-override characters, trimmed to a sane length."""
@@ -288,15 +295,20 @@ class Answerer:
         q = question if isinstance(question, Question) else self.read(question, as_of)
         dated, label = _dated(filters, q)
         groups, hits = self.evidence(q, k, dated)
-        if not hits and dated != (filters or Filters()) and q.dates is not None:
-            q = replace(q, dates=None)  # no article in that range: search them all
+        if q.dates is not None and q.dates.since is not None and not self._answers(q, groups):
+            # nothing in that range answers it: search every article (up to the as-of day),
+            # and say so beside the answer
+            wanted = q.dates.label
+            q = replace(q, dates=None)
             dated, label = _dated(filters, q)
             groups, hits = self.evidence(q, k, dated)
+            wanted = wanted.removeprefix("articles of ")
+            label = f"{label or 'all articles'}; none of {wanted} answers it"
         searched = time.perf_counter()
         timings = {"search": (searched - started) * 1000}
         speaker = q.speaker.speaker if q.speaker else None
         understood = q.understood_as if q.understood_as != q.text else None
-        if not groups or max(g.relevance for g in groups) < self.config.threshold:
+        if not self._answers(q, groups):
             if q.speaker is not None and groups:  # the speaker is quoted, but not on this topic
                 related = tuple(
                     Citation(n, g.article.info, g.passage, g.relevance, g.article.also)
@@ -314,13 +326,26 @@ class Answerer:
             )  # fmt: skip
         if q.dates is not None and q.dates.newest_first:
             groups = sorted(groups, key=lambda g: g.article.info.published or "", reverse=True)
-        ordered, first_page = self._pages(groups)
+        ordered, first_page = self._pages(q, groups)
         page = ordered[offset : offset + (first_page if offset == 0 else self.config.max_groups)]
         answer = _build(q.text, page, offset, more=len(ordered) > offset + len(page))
         answer = replace(answer, speaker=speaker, understood_as=understood, dates=label)
         answer = verify(answer)
         timings["total"] = (time.perf_counter() - started) * 1000
         return replace(answer, timings_ms=timings)
+
+    def _answers(self, q: Question, groups: list[_Group]) -> bool:
+        """Whether any evidence group can answer the question."""
+        return any(self._answering(q, g) for g in groups)
+
+    def _answering(self, q: Question, g: _Group) -> bool:
+        """Whether a group can answer: relevant enough (the calibrated threshold) and, when the
+        question asks for a number, an amount or a date, holding one (in the group's text)."""
+        if g.relevance < self.config.threshold:
+            return False
+        if not self.config.typed_abstention or q.expects not in _VALUES:
+            return True
+        return holds(NUMBER if q.expects == MONEY else q.expects, g.text, q)  # "how much": 90%
 
     def evidence(
         self, q: Question, k: int = 5, filters: Filters | None = None, distinct: bool = True
@@ -465,12 +490,10 @@ class Answerer:
         if not q.speaker.topic or not groups:
             return self._distinct(groups)
         weights = self._term_weights(q.terms)
-        quoted = self.archive.encoder.encode_documents(
-            [" ".join(s.text for s in g.article.sentences[g.first : g.last + 1]) for g in groups]
-        )
+        quoted = self.archive.encoder.encode_documents([g.text for g in groups])
         scored = []
         for g, cosine in zip(groups, quoted @ query_vector, strict=True):
-            text = " ".join(s.text for s in g.article.sentences[g.first : g.last + 1])
+            text = g.text
             relevance = float(cosine) + self.config.lexical_weight * coverage(text, weights)
             scored.append(replace(g, score=relevance, relevance=relevance))
         return self._distinct(scored)
@@ -478,7 +501,7 @@ class Answerer:
     def _term_weights(self, terms: Sequence[str]) -> TermWeights:
         return term_weights(self.archive.store, terms, self.archive.passage_count)
 
-    def _pages(self, groups: list[_Group]) -> tuple[list[_Group], int]:
+    def _pages(self, q: Question, groups: list[_Group]) -> tuple[list[_Group], int]:
         """The groups that clear the threshold, in the order pages show them, and how many of
         them the first page shows.
 
@@ -489,7 +512,7 @@ class Answerer:
         together, so it is cited once. Later pages take the rest by score, so no page repeats
         another."""
         size = self.config.max_groups
-        passing = [g for g in groups if g.relevance >= self.config.threshold]
+        passing = [g for g in groups if self._answering(q, g)]
         if groups and groups[0] not in passing:
             passing.insert(0, groups[0])  # the best evidence leads when any group passes
         first = passing[:1]
@@ -535,8 +558,7 @@ def _dated(filters: Filters | None, q: Question) -> tuple[Filters, str | None]:
 
 def _overlap(a: _Group, b: _Group) -> float:
     """The share of the shorter group's words that the other holds: near 1 for a repeat."""
-    wa = stems(" ".join(s.text for s in a.article.sentences[a.first : a.last + 1]))
-    wb = stems(" ".join(s.text for s in b.article.sentences[b.first : b.last + 1]))
+    wa, wb = stems(a.text), stems(b.text)
     return len(wa & wb) / max(1, min(len(wa), len(wb)))
 
 

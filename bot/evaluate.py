@@ -169,6 +169,7 @@ class AnswerRecord:
     understood_as: str | None = None  # the question as answered, when rewritten or corrected
     followed: bool = False  # a dialogue's last turn was rewritten from the conversation
     in_article: bool = False  # "what else": only the previous article, nothing shown again
+    cited: tuple[str, ...] = ()  # the cited articles' ids, in citation order
 
 
 def answer_record(answerer: Answerer, q: EvalQuestion, k: int) -> tuple[Answer, AnswerRecord]:
@@ -210,6 +211,7 @@ def answer_record(answerer: Answerer, q: EvalQuestion, k: int) -> tuple[Answer, 
         understood_as=answer.understood_as,
         in_article=in_article,
         followed=followed,
+        cited=tuple(c.article.id for c in answer.citations),
     )
     return answer, record
 

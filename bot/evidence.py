@@ -48,8 +48,9 @@ FEATURES = (
 
 _NUMBER_WORDS = words(
     """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
-    twenty thirty forty fifty hundred thousand million billion trillion dozen dozens hundreds
-    thousands millions billions half third quarter"""
+    sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
+    hundred thousand million billion trillion dozen dozens hundreds thousands millions billions
+    half third quarter single double triple once twice"""
 )
 _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December|"

@@ -140,7 +140,9 @@ def _question_range(m: re.Match[str], today: date) -> tuple[date, date]:
         return today - timedelta(days=RECENT_DAYS), today
     if m["unit"]:
         which, unit = m["which"].lower(), m["unit"].lower()
-        if which == "past":  # "the past week": the last 7 days, not the calendar week
+        if which == "past" or (which, unit) == ("this", "week"):
+            # "the past week", and "this week" as news uses it (a Monday's "this week" means the
+            # last few days, not one day): the last 7 days up to the day, not the calendar week
             days = {"week": 7, "month": 30, "year": 365}[unit]
             return today - timedelta(days=days - 1), today
         back = 1 if which == "last" else 0

@@ -53,6 +53,11 @@ def sentences(*texts: str) -> list[_Sentence]:
         (["Prices rose.", "Oil fell sharply on Monday.", "He left."], 1, (1, 1)),
         # a sentence opening with a pronoun keeps the one before
         (["Mattis spoke.", "He said options remain.", "Other."], 1, (0, 1)),
+        # a question in the text (an FAQ heading, a quiz) is answered by what follows it
+        (["Intro.", "How many stripes are on the flag?", "There are 13 stripes.", "Later."],
+         1, (1, 2)),
+        # so is a sentence that announces a list
+        (["Intro.", "The tour dates:", "June 3, Boston.", "June 5, Chicago."], 1, (1, 2)),
     ],
 )
 def test_context_range(texts: list[str], i: int, expected: tuple[int, int]) -> None:
@@ -170,3 +175,16 @@ def test_the_value_asked_for_in_the_next_sentence_is_shown() -> None:
     apart = "The club signed a new coach.\n\nThe deal runs for five years."
     split = [_Sentence(0, 28, apart[0:28]), _Sentence(30, 60, apart[30:60])]
     assert not _value_follows(q, split, 0)  # another paragraph: not this sentence's context
+
+
+def test_a_how_many_question_abstains_on_evidence_without_a_number(archive: Archive) -> None:
+    archive.add([make_article("k1", "The leader inspected the missile launch site on Monday.")])
+    answerer = Answerer(archive, AnswerConfig(threshold=0.0))
+    assert answerer.answer("How many missiles did the leader inspect?").abstained
+    assert not answerer.answer("What did the leader inspect?").abstained
+    archive.add([make_article("k2", "The leader inspected twelve missiles at the site.")])
+    answer = answerer.answer("How many missiles did the leader inspect?")
+    assert not answer.abstained and "twelve" in answer.text
+    untyped = Answerer(archive, AnswerConfig(threshold=0.0, typed_abstention=False))
+    archive.remove(["k2"])
+    assert not untyped.answer("How many missiles did the leader inspect?").abstained

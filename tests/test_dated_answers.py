@@ -40,7 +40,7 @@ def test_this_week_is_the_week_of_the_as_of_day(archive: Archive) -> None:
     question = "What happened to the harbour ferry this week?"
     answer = answerer.answer(question, as_of=date(2024, 6, 12))
     assert {c.article.id for c in answer.citations} == {"new"}
-    assert answer.dates == "articles of 10-12 June 2024"  # its week, up to the day itself
+    assert answer.dates == "articles of 6-12 June 2024"  # the 7 days up to the day itself
     q = answerer.read(question, date(2024, 6, 12))
     assert "week" in q.terms and "week" not in q.search_terms  # when to look, not what for
 
@@ -48,7 +48,22 @@ def test_this_week_is_the_week_of_the_as_of_day(archive: Archive) -> None:
 def test_a_range_without_articles_falls_back_to_the_whole_archive(archive: Archive) -> None:
     answerer = _ferries(archive)
     answer = answerer.answer("What happened to the harbour ferry in 2019?")
-    assert not answer.abstained and answer.dates is None
+    assert not answer.abstained and answer.dates == "all articles; none of 2019 answers it"
+
+
+def test_a_range_whose_articles_do_not_answer_falls_back_to_the_as_of_archive(
+    archive: Archive,
+) -> None:
+    archive.add([
+        make_article("ferry", FERRY.format("restarted", "Monday"), published="2024-05-20"),
+        make_article("budget", "The council approved the school budget on Tuesday.",
+                     published="2024-06-11"),
+        make_article("after", FERRY.format("sank", "Friday"), published="2024-06-21"),
+    ])  # fmt: skip
+    answerer = Answerer(archive, AnswerConfig(threshold=0.5))  # the budget article: 0.13
+    answer = answerer.answer("What happened to the harbour ferry this week?", as_of=date(2024, 6, 12))
+    assert [c.article.id for c in answer.citations] == ["ferry"]  # never the later article
+    assert answer.dates == "articles up to 2024-06-12; none of 6-12 June 2024 answers it"
 
 
 def test_latest_puts_the_newest_evidence_first(archive: Archive) -> None:

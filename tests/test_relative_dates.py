@@ -17,7 +17,7 @@ TODAY = date(2024, 6, 12)  # a Wednesday
         ("What happened today?", "2024-06-12", "2024-06-12", "articles of 12 June 2024"),
         ("What did the minister say yesterday?", "2024-06-11", "2024-06-11",
          "articles of 11 June 2024"),
-        ("What happened this week?", "2024-06-10", "2024-06-12", "articles of 10-12 June 2024"),
+        ("What happened this week?", "2024-06-06", "2024-06-12", "articles of 6-12 June 2024"),
         ("Who resigned last week?", "2024-06-03", "2024-06-09", "articles of 3-9 June 2024"),
         ("What happened in the past week?", "2024-06-06", "2024-06-12",
          "articles of 6-12 June 2024"),
