@@ -73,7 +73,7 @@ class AnswerConfig:
     merge_margin: float = 1.0  # log-odds: a neighbour merges into a group if this close
     # A further group on the first page must score this close to the lead (log-odds): another
     # article's version of the answer, or a second group of an article already shown.
-    other_margin: float = 4.0
+    other_margin: float = 1.0
     same_article_margin: float = 2.0
     first_page_per_article: int = 2
     related: int = 3
