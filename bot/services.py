@@ -95,7 +95,9 @@ def open_archive(
 
 
 def answer_config(settings: Settings) -> AnswerConfig:
-    return AnswerConfig(threshold=settings.answer_threshold)
+    return AnswerConfig(
+        threshold=settings.answer_threshold, other_margin=settings.answer_other_margin
+    )
 
 
 def make_answerer(settings: Settings) -> Answerer:

@@ -64,6 +64,14 @@ class Settings:
             "help": "evidence score below which newsqa says the archive holds no answer",
         },
     )
+    answer_other_margin: float = field(
+        default=1.0,
+        metadata={
+            "env": "NEWSQA_ANSWER_OTHER_MARGIN",
+            "help": "how far (log-odds) below the best evidence another article's may score and "
+            "still join an answer's first page; higher shows more outlets' versions at once",
+        },
+    )
     passage_sentences: int = field(
         default=6,
         metadata={

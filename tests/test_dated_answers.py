@@ -61,7 +61,8 @@ def test_a_range_whose_articles_do_not_answer_falls_back_to_the_as_of_archive(
         make_article("after", FERRY.format("sank", "Friday"), published="2024-06-21"),
     ])  # fmt: skip
     answerer = Answerer(archive, AnswerConfig(threshold=0.5))  # the budget article: 0.13
-    answer = answerer.answer("What happened to the harbour ferry this week?", as_of=date(2024, 6, 12))
+    question = "What happened to the harbour ferry this week?"
+    answer = answerer.answer(question, as_of=date(2024, 6, 12))
     assert [c.article.id for c in answer.citations] == ["ferry"]  # never the later article
     assert answer.dates == "articles up to 2024-06-12; none of 6-12 June 2024 answers it"
 

@@ -74,6 +74,7 @@ def _start(api: FakeBotAPI, index: Path, logs: Path, *args: str) -> Bot:
         TELEGRAM_ADMINS=str(BOB),
         TELEGRAM_RATE_LIMIT="4",
         TELEGRAM_RATE_WINDOW="3600",
+        NEWSQA_ANSWER_OTHER_MARGIN="4",  # first pages with every outlet's version: long answers
     )
 
 
