@@ -54,8 +54,11 @@ def sentences(*texts: str) -> list[_Sentence]:
         # a sentence opening with a pronoun keeps the one before
         (["Mattis spoke.", "He said options remain.", "Other."], 1, (0, 1)),
         # a question in the text (an FAQ heading, a quiz) is answered by what follows it
-        (["Intro.", "How many stripes are on the flag?", "There are 13 stripes.", "Later."],
-         1, (1, 2)),
+        (
+            ["Intro.", "How many stripes are on the flag?", "There are 13 stripes.", "Later."],
+            1,
+            (1, 2),
+        ),
         # so is a sentence that announces a list
         (["Intro.", "The tour dates:", "June 3, Boston.", "June 5, Chicago."], 1, (1, 2)),
     ],
