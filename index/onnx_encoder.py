@@ -247,6 +247,7 @@ class OnnxEncoder:
         self._dimension: int | None = _KNOWN_DIMENSIONS.get(self._name)
         self._fallback: SentenceTransformerEncoder | None = None
         self._lock = threading.Lock()
+        self._queries: dict[str, NDArray[np.float32]] = {}  # the last few questions' vectors
 
     @property
     def name(self) -> str:
@@ -360,4 +361,14 @@ class OnnxEncoder:
         return self._encode(texts)
 
     def encode_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        return self._encode(texts)
+        """A question alone is encoded once: an answer searches again when its dates find
+        nothing, and `:more` asks it again (one text a run, so its vector is its text's alone)."""
+        if len(texts) != 1:
+            return self._encode(texts)
+        vector = self._queries.get(texts[0])
+        if vector is None:
+            vector = self._encode(texts)[0]
+            if len(self._queries) >= 256:
+                self._queries = {}
+            self._queries[texts[0]] = vector
+        return vector.reshape(1, -1).copy()

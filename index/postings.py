@@ -179,8 +179,11 @@ class Postings:
         """The BM25 score of every row for a query OR-ing one-token `phrases` (FTS5's order and
         arithmetic: each phrase's share, summed phrase by phrase), and which rows hold any."""
         total = np.zeros(len(self.ids))
-        matched = np.zeros(len(self.ids), bool)
         title_weight, text_weight = weights
+        # with positive weights every posting adds a positive share (IDF >= 1e-6), so the rows
+        # that hold a phrase are those scoring above 0; else they are marked one by one
+        marking = min(weights) <= 0
+        matched = np.zeros(len(self.ids), bool)
         for phrase in phrases:
             n = self.vocabulary.get(phrase)
             if n is None:
@@ -192,8 +195,9 @@ class Postings:
             rows = self.rows[lo:hi]
             frequency = title_weight * self.title_tf[lo:hi] + text_weight * self.text_tf[lo:hi]
             total[rows] += idf * ((frequency * (K1 + 1.0)) / (frequency + self._norm[rows]))
-            matched[rows] = True
-        return Scores(self.ids, total, matched)
+            if marking:
+                matched[rows] = True
+        return Scores(self.ids, total, matched if marking else total > 0)
 
     # the file
 

@@ -178,3 +178,14 @@ def test_a_reader_counts_what_another_writer_added_since(tmp_path: Path) -> None
             harbour = "The Zanzibar harbour cranes were repainted."
             writer.add([Article(id="z", title="Cranes", text=harbour, origin="z")])
             assert reader.document_frequencies(["zanzibar"]) == {"zanzibar": 1}
+
+
+def test_a_column_weighted_zero_still_matches_as_fts5_does(archive: Archive) -> None:
+    archive.add(random_articles(1, 40))
+    for weights in [(0.0, 1.0), (1.0, 0.0)]:
+        for terms in QUERIES:
+            expression = terms_expression(terms)
+            assert expression is not None
+            tokens = archive.store.fts_tokens(terms)
+            scores = archive.postings().scores([tokens[t][0] for t in terms], weights)
+            assert scores.top(10_000) == archive.store.bm25(expression, 10_000, Filters(), weights)
