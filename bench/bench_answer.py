@@ -4,8 +4,8 @@ model loaded), this checkout against a baseline, rounds alternated, each side in
 The archive is real news: an existing index (`--index DIR`, e.g. a copy of the 3,300-article
 RealTime QA archive, so nobody re-ingests for a latency run), or else one built here by the real
 ingest path from the first `--limit` articles of ../shared/data/rtqa-dev/articles.jsonl. The
-questions are that set's real news questions (`--questions`), each answered once a round, after
-`--warm` of them answered untimed.
+questions are that set's real news questions (`--questions`): the first `--warm` answered untimed,
+every other one answered once a round (none twice: a process keeps a question's vector).
 
 The baseline is another checkout (`--baseline DIR`, e.g. `git worktree add /tmp/base main`), on
 its own copy of the index if it should not see this checkout's additions (`--baseline-index`);
@@ -58,7 +58,7 @@ def child(index: Path, questions_file: Path, warm: int, fts5: bool, profile: boo
 
             profiler = cProfile.Profile()
             profiler.enable()
-        for q in asked:
+        for q in asked[warm:]:
             started = time.perf_counter()
             answer = answerer.answer(q)
             seconds.append(time.perf_counter() - started)
