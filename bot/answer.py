@@ -295,15 +295,16 @@ class Answerer:
         q = question if isinstance(question, Question) else self.read(question, as_of)
         dated, label = _dated(filters, q)
         groups, hits = self.evidence(q, k, dated)
-        if q.dates is not None and q.dates.since is not None and not self._answers(q, groups):
+        if q.dates is not None and not self._answers(q, groups):
             # nothing in that range answers it: search every article (up to the as-of day),
             # and say so beside the answer
             wanted = q.dates.label
             q = replace(q, dates=None)
             dated, label = _dated(filters, q)
             groups, hits = self.evidence(q, k, dated)
-            wanted = wanted.removeprefix("articles of ")
-            label = f"{label or 'all articles'}; none of {wanted} answers it"
+            if wanted.startswith("articles of "):  # a range, not only "the newest"
+                wanted = wanted.removeprefix("articles of ")
+                label = f"{label or 'all articles'}; none of {wanted} answers it"
         searched = time.perf_counter()
         timings = {"search": (searched - started) * 1000}
         speaker = q.speaker.speaker if q.speaker else None

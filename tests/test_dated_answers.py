@@ -67,6 +67,16 @@ def test_a_range_whose_articles_do_not_answer_falls_back_to_the_as_of_archive(
     assert answer.dates == "articles up to 2024-06-12; none of 6-12 June 2024 answers it"
 
 
+def test_latest_and_currently_answer_from_undated_articles_too(archive: Archive) -> None:
+    archive.add([make_article("u", FERRY.format("restarted", "Monday"))])  # no date at all
+    answerer = Answerer(archive, AnswerConfig(threshold=0.0))
+    for question in ("What is the latest on the harbour ferry?",
+                     "What does the harbour ferry currently do?"):  # fmt: skip
+        answer = answerer.answer(question)
+        assert [c.article.id for c in answer.citations] == ["u"], question
+        assert answer.dates is None
+
+
 def test_latest_puts_the_newest_evidence_first(archive: Archive) -> None:
     answerer = _ferries(archive)
     answer = answerer.answer("What is the latest on the harbour ferry?", as_of=date(2024, 6, 30))
