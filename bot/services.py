@@ -101,7 +101,10 @@ def answer_config(settings: Settings) -> AnswerConfig:
 
 
 def make_answerer(settings: Settings) -> Answerer:
-    """The archive and the model, ready to answer (the model is loaded here, not lazily)."""
+    """The archive and the model, ready to answer (the model and the BM25 postings are loaded
+    here, not lazily: an index from before the postings file builds it now, not on the first
+    question)."""
     archive = open_archive(settings)
     archive.encoder.load()
+    archive.postings()
     return Answerer(archive, answer_config(settings))
