@@ -146,10 +146,9 @@ class Postings:
         )
 
     def changed(self, removed: Iterable[int], added: RawPostings, key: str) -> Postings:
-        """These postings less the rows `removed`, plus `added` (rows new to them)."""
+        """These postings less the rows `removed`, plus `added` (rows new to them). Tokens no row
+        holds any more stay, with no postings: harmless, and never read."""
         removed = np.asarray(list(removed), np.int64)
-        old = self.raw()
-        keep = ~np.isin(old.row_id, removed)
         tokens = list(self.tokens)
         vocabulary = dict(self.vocabulary)
         for token in added.tokens:
@@ -158,17 +157,46 @@ class Postings:
                 tokens.append(token)
         renumber = np.array([vocabulary[t] for t in added.tokens], np.int64)
         new_token = renumber[added.token] if len(added.token) else added.token
-        return Postings.from_raw(
-            RawPostings(
-                tokens,
-                np.concatenate([old.token[keep], new_token]),
-                np.concatenate([old.row_id[keep], added.row_id]),
-                np.concatenate([old.title_tf[keep], added.title_tf]),
-                np.concatenate([old.text_tf[keep], added.text_tf]),
-                np.concatenate([self.ids[~np.isin(self.ids, removed)], added.ids]),
-            ),
+        new_ids = np.unique(np.asarray(added.ids, np.int64))
+        if len(new_ids) and len(self.ids) and new_ids[0] <= self.ids[-1]:
+            old = self.raw()  # new rows among the old ones (ids are normally always new)
+            keep = ~np.isin(old.row_id, removed)
+            return Postings.from_raw(
+                RawPostings(
+                    tokens,
+                    np.concatenate([old.token[keep], new_token]),
+                    np.concatenate([old.row_id[keep], added.row_id]),
+                    np.concatenate([old.title_tf[keep], added.title_tf]),
+                    np.concatenate([old.text_tf[keep], added.text_tf]),
+                    np.concatenate([self.ids[~np.isin(self.ids, removed)], new_ids]),
+                ),
+                key,
+            )
+        # the common case, new ids after the old: old rows keep their order and new ones follow,
+        # so row numbers are remapped rather than looked up again (0.1 s, not 2, at 8M postings)
+        kept_rows = ~np.isin(self.ids, removed)
+        row_of = np.cumsum(kept_rows) - 1
+        kept = kept_rows[self.rows]
+        of_posting = np.repeat(np.arange(len(self.tokens), dtype=np.int64), np.diff(self.starts))
+        first_new = int(kept_rows.sum())
+        rows = np.concatenate(
+            [row_of[self.rows[kept]], first_new + np.searchsorted(new_ids, added.row_id)]
+        )
+        by_token = np.concatenate([of_posting[kept], new_token])
+        order = np.argsort(by_token, kind="stable")  # two sorted runs: merged in linear time
+        starts = np.zeros(len(tokens) + 1, np.int64)
+        np.cumsum(np.bincount(by_token, minlength=len(tokens)), out=starts[1:])
+        title_tf = np.concatenate([self.title_tf[kept], np.minimum(added.title_tf, 65535)])
+        text_tf = np.concatenate([self.text_tf[kept], np.minimum(added.text_tf, 65535)])
+        return Postings(
+            tokens,
+            starts,
+            rows[order].astype(np.int32),
+            title_tf[order].astype(np.uint16),
+            text_tf[order].astype(np.uint16),
+            np.concatenate([self.ids[kept_rows], new_ids]),
             key,
-        )  # tokens no row holds any more stay, with no postings: harmless, and never read
+        )
 
     def document_frequency(self, token: str) -> int:
         """How many rows hold `token`."""

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from corpus.types import Article
 from index import Archive, Filters
 from index.fts import terms_expression
-from index.postings import Postings, postings_file
+from index.postings import Postings, RawPostings, postings_file
 from tests.fakes import HashEncoder
 
 WEIGHTS = (0.5, 1.0)
@@ -189,3 +190,33 @@ def test_a_column_weighted_zero_still_matches_as_fts5_does(archive: Archive) -> 
             tokens = archive.store.fts_tokens(terms)
             scores = archive.postings().scores([tokens[t][0] for t in terms], weights)
             assert scores.top(10_000) == archive.store.bm25(expression, 10_000, Filters(), weights)
+
+
+def _part(raw: RawPostings, keep: NDArray[np.bool_]) -> RawPostings:
+    """The postings of the rows `keep` selects (a mask over `raw.ids`)."""
+    ids = raw.ids[keep]
+    held = np.isin(raw.row_id, ids)
+    return RawPostings(
+        raw.tokens, raw.token[held], raw.row_id[held], raw.title_tf[held], raw.text_tf[held], ids
+    )
+
+
+@pytest.mark.parametrize("among", [False, True], ids=["new ids after", "new ids among"])
+def test_adding_rows_equals_building_them_all_at_once(archive: Archive, among: bool) -> None:
+    archive.add(random_articles(1, 40))
+    raw = archive.store.fts_postings()
+    ids = np.sort(raw.ids)
+    first = ids % 2 == 0 if among else ids < np.median(ids)
+    start = Postings.from_raw(_part(raw, np.isin(raw.ids, ids[first])))
+    gone = [int(ids[first][0])]  # and one old row removed
+    grown = start.changed(gone, _part(raw, np.isin(raw.ids, ids[~first])), "k")
+    expected = Postings.from_raw(_part(raw, ~np.isin(raw.ids, gone)))
+    assert np.array_equal(grown.ids, expected.ids)
+    found = 0
+    for terms in QUERIES:
+        tokens = archive.store.fts_tokens(terms)
+        phrases = [tokens[t][0] for t in terms]
+        top = grown.scores(phrases, WEIGHTS).top(10_000)
+        assert top == expected.scores(phrases, WEIGHTS).top(10_000)
+        found += len(top)
+    assert found > 100
