@@ -722,6 +722,9 @@ _QUESTIONS = [
         r"\b(?:quotes?|comments?|remarks?|statements?) (?:from|by) (?P<name>[^?,]+?)"
         + _TOPIC
         + r"\s*[?.!]*$",
+        # "Why is an embargo dangerous, according to the Global Times?" and the other way round
+        r"^(?P<topic>[^?!]+?),?\s+according to (?P<name>[^?,]+?)\s*[?.!]*$",
+        r"^according to (?P<name>[^?,]+?),\s*(?P<topic>[^?!]+?)\s*[?.!]*$",
     )
 ]
 

@@ -361,8 +361,11 @@ KNOWN = [
         ("What does Mr Tillerson say about talks?", "Rex Tillerson", "talks"),
         ("What did Kim Jong Un say?", "Kim Jong-Un", None),
         ("What Trump said about China", "Donald Trump", "China"),
+        ("Why is an embargo dangerous, according to the Global Times?", "Global Times",
+         "Why is an embargo dangerous"),
+        ("According to Tillerson, what did China do?", "Rex Tillerson", "what did China do"),
     ],
-)
+)  # fmt: skip
 def test_speaker_in_question(question: str, speaker: str, topic: str | None) -> None:
     assert speaker_in_question(question, KNOWN) == SpeakerQuestion(speaker, topic)
 
@@ -376,6 +379,7 @@ def test_speaker_in_question(question: str, speaker: str, topic: str | None) -> 
         "What did Kim say?",  # a first name alone is nobody in particular
         "Did they say anything?",
         "What is the range of the Hwasong-15?",
+        "How big is the risk, according to new research?",  # no one the archive quotes
     ],
 )
 def test_no_speaker_in_question(question: str) -> None:
