@@ -2,15 +2,18 @@
 "not in the archive".
 
 1. Retrieve passages with the hybrid search.
-2. Score every sentence of those passages against the question: the same encoder's cosine, plus
-   how much of the question's rarer words (IDF-weighted) the sentence and its context cover.
+2. Score every sentence of those passages with the evidence model (bot/evidence.py, fitted on
+   data): the encoder's cosine, how much of the question's rarer words the sentence and its
+   context cover, the passage's search score, whether it holds the kind of value asked for...
 3. Give each chosen sentence just enough context to stand alone: a quote keeps the sentence that
    names its speaker, a "he said" keeps the sentence naming "he", a quote running over two sentences
-   keeps both; all of it inside one stored passage, which the citation points to.
-4. Pick up to three such groups, preferring a second article when it scores close to the first (so
-   when two articles say different things, both are shown, each with its source).
-5. Abstain when the best group scores under a threshold calibrated on data (docs/quality.md),
-   offering the closest passages as "may be related".
+   keeps both, a sentence ending in a colon or a question keeps the next one (its answer); all of
+   it inside one stored passage, which the citation points to.
+4. The first page: the best group, then groups of other articles (another outlet's version) or of
+   the same one only when they score close to it; later pages (":more") hold the rest.
+5. Abstain when no group is relevant enough (cosine plus coverage under a threshold calibrated on
+   data, docs/quality.md), or a "how many" question finds no number, offering the closest passages
+   as "may be related".
 6. Verify: every sentence must be the exact text at its offset in the cited passage, and the
    passage must belong to the cited article; anything else is dropped (`verify`).
 """
@@ -341,7 +344,8 @@ class Answerer:
 
     def _answering(self, q: Question, g: _Group) -> bool:
         """Whether a group can answer: relevant enough (the calibrated threshold) and, when the
-        question asks for a number, an amount or a date, holding one (in the group's text)."""
+        question asks how many or how much, holding a number (in the group's text). Dates are
+        not gated: "when" answers such as "the 1050s" or "the 19th century" escape any pattern."""
         if g.relevance < self.config.threshold:
             return False
         if not self.config.typed_abstention or q.expects not in _VALUES:
@@ -494,8 +498,7 @@ class Answerer:
         quoted = self.archive.encoder.encode_documents([g.text for g in groups])
         scored = []
         for g, cosine in zip(groups, quoted @ query_vector, strict=True):
-            text = g.text
-            relevance = float(cosine) + self.config.lexical_weight * coverage(text, weights)
+            relevance = float(cosine) + self.config.lexical_weight * coverage(g.text, weights)
             scored.append(replace(g, score=relevance, relevance=relevance))
         return self._distinct(scored)
 
