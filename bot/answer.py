@@ -503,7 +503,7 @@ class Answerer:
         return self._distinct(scored)
 
     def _term_weights(self, terms: Sequence[str]) -> TermWeights:
-        return term_weights(self.archive.store, terms, self.archive.passage_count)
+        return term_weights(self.archive, terms, self.archive.passage_count)
 
     def _pages(self, q: Question, groups: list[_Group]) -> tuple[list[_Group], int]:
         """The groups that clear the threshold, in the order pages show them, and how many of
