@@ -1,18 +1,24 @@
 """Load: many Telegram users asking at once, against the real `newsqa telegram` process.
 
     .venv/bin/python bench/load_telegram.py --users 50 --questions 20
+    .venv/bin/python bench/load_telegram.py --users 50 --questions 20 \
+        --index /path/to/index --questions-file questions.jsonl   # a real archive
 
-A fake Bot API (tests/telegram_fake.py) on 127.0.0.1 plays the users: each sends a question to
-its private chat, waits for the whole answer (the part with the buttons), then asks the next.
-Rate limits are set high. Measured in the same run: a single user asking alone, one question at
-a time (the baseline), then all users at once; printed: throughput, p50/p95 reply latency, the
-ratio to the baseline, and whether any update was lost or answered twice.
+The bot serves a copy of the index in a temporary directory (its conversations go there too),
+so the given index is never written to; the run checks that it is unchanged. A fake Bot API
+(tests/telegram_fake.py) on 127.0.0.1 plays the users: each sends a question to its private chat,
+waits for the whole answer (the part with the buttons), then asks the next. At each step the users
+ask consecutive questions of the list, so questions asked at the same time differ. Rate limits are
+set high. Measured in the same run: a single user asking alone, one question at a time (the
+baseline), then all users at once; printed: throughput, p50/p95 reply latency, the ratio to the
+baseline, whether any update was lost or answered twice, and the machine's load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -40,15 +46,94 @@ QUESTIONS = [
 ]
 
 
+class QuestionsFileError(ValueError):
+    """A questions file holds a line newsqa cannot read as a question."""
+
+
+def read_questions(paths: list[Path]) -> list[str]:
+    """The "question" field of every line of JSONL files, in order (blank lines skipped)."""
+    questions: list[str] = []
+    for path in paths:
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    question = json.loads(line).get("question")
+                except (json.JSONDecodeError, AttributeError) as e:
+                    raise QuestionsFileError(f"{path}:{number}: not a JSON object") from e
+                if not isinstance(question, str) or not question.strip():
+                    raise QuestionsFileError(f'{path}:{number}: no "question" text')
+                questions.append(question.strip())
+    if not questions:
+        raise QuestionsFileError(f"no questions in {', '.join(map(str, paths))}")
+    return questions
+
+
+def snapshot(directory: Path) -> dict[str, tuple[int, int]]:
+    """Every file under `directory`: its size and modification time (what any write changes)."""
+    return {
+        str(path.relative_to(directory)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
+def changed(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> list[str]:
+    """Files added, removed or written between two snapshots."""
+    return sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a live process (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def ask_many(bot: BotProcess, users: int, questions: int, first_id: int) -> dict[str, Any]:
-    """`users` users at once, each asking `questions` questions one after another."""
+def wait_for_reply(
+    bot: BotProcess, chat_id: int, since: int, timeout: float, settle: float = 2.0
+) -> tuple[float, bool]:
+    """When the whole reply to a question arrived in a chat, and whether it carried buttons.
+    A reply without buttons (an answer with no sources, an error) counts as whole once `settle`
+    seconds pass without another part; its time is that of its last part."""
+    deadline = time.monotonic() + timeout
+    seen, last_at = 0, 0.0
+    while time.monotonic() < deadline:
+        sent = [m for m in bot.api.sent[since:] if m.chat_id == chat_id and not m.is_edit]
+        now = time.perf_counter()
+        if sent and sent[-1].reply_markup:
+            return now, True
+        if len(sent) > seen:
+            seen, last_at = len(sent), now
+        elif seen and now - last_at >= settle:
+            return last_at, False
+        time.sleep(0.01)
+    raise TimeoutError(f"no whole reply in chat {chat_id} within {timeout:.0f} s")
+
+
+def ask_many(
+    bot: BotProcess,
+    users: int,
+    questions: int,
+    first_id: int,
+    texts: list[str] = QUESTIONS,
+    timeout: float = 120,
+) -> dict[str, Any]:
+    """`users` users at once, each asking `questions` questions one after another. At each step
+    the users ask consecutive questions of `texts`, so questions asked at the same time differ."""
     latencies: list[float] = []
     failures: list[str] = []
+    without_buttons: dict[int, int] = {}
     lock = threading.Lock()
 
     def user(n: int) -> None:
@@ -56,16 +141,19 @@ def ask_many(bot: BotProcess, users: int, questions: int, first_id: int) -> dict
         for q in range(questions):
             since = len(bot.api.sent)
             started = time.perf_counter()
-            bot.api.send_text(person, person, QUESTIONS[(n + q) % len(QUESTIONS)])
+            bot.api.send_text(person, person, texts[(q * users + n) % len(texts)])
             try:
-                bot.final_part(person.id, since, timeout=120)
+                finished, buttons = wait_for_reply(bot, person.id, since, timeout)
             except TimeoutError as e:
                 with lock:
                     failures.append(str(e))
                 return
             with lock:
-                latencies.append(time.perf_counter() - started)
+                latencies.append(finished - started)
+                if not buttons:
+                    without_buttons[person.id] = without_buttons.get(person.id, 0) + 1
 
+    cpu_before = cpu_seconds(bot.process.pid)
     started = time.perf_counter()
     threads = [threading.Thread(target=user, args=(n,)) for n in range(users)]
     for t in threads:
@@ -73,7 +161,8 @@ def ask_many(bot: BotProcess, users: int, questions: int, first_id: int) -> dict
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    answers: dict[int, int] = {}
+    cpu_after = cpu_seconds(bot.process.pid)
+    answers: dict[int, int] = dict(without_buttons)
     for message in bot.api.sent:
         if first_id <= message.chat_id < first_id + users and message.reply_markup:
             answers[message.chat_id] = answers.get(message.chat_id, 0) + 1
@@ -83,7 +172,11 @@ def ask_many(bot: BotProcess, users: int, questions: int, first_id: int) -> dict
         "answered": len(latencies),
         "failures": failures,
         "answers_per_user": sorted(set(answers.values())),
+        "answered_without_buttons": sum(without_buttons.values()),
         "seconds": elapsed,
+        "bot_cpu_s": cpu_after - cpu_before
+        if cpu_before is not None and cpu_after is not None
+        else None,
         "throughput_qps": len(latencies) / elapsed if elapsed else 0.0,
         "p50_ms": 1000 * percentile(latencies, 0.5) if latencies else None,
         "p95_ms": 1000 * percentile(latencies, 0.95) if latencies else None,
@@ -92,25 +185,38 @@ def ask_many(bot: BotProcess, users: int, questions: int, first_id: int) -> dict
 
 
 def run_load(
-    index: Path, users: int, questions: int, baseline_questions: int = 10
+    index: Path,
+    users: int,
+    questions: int,
+    baseline_questions: int = 10,
+    texts: list[str] = QUESTIONS,
+    start_timeout: float = 120,
 ) -> dict[str, Any]:
-    """Start the bot on a copy of `index`, measure the baseline, then the load; check delivery."""
+    """Start the bot on a copy of `index` (never written to: checked), measure the baseline, then
+    the load; check delivery. The copy is in a temporary directory next to the bot's state."""
+    source_before = snapshot(index)
     with tempfile.TemporaryDirectory(prefix="newsqa-load-") as tmp:
         work = Path(tmp)
+        copy_started = time.perf_counter()
         shutil.copytree(index, work / "index")
+        copy_seconds = time.perf_counter() - copy_started
+        served_before = snapshot(work / "index")
         with FakeBotAPI(TOKEN, privacy_mode=False) as api:
             bot = start_bot(
                 api,
                 work / "index",
                 work / "logs",
                 TOKEN,
+                NEWSQA_STATE_DIR=str(work / "state"),
                 TELEGRAM_RATE_LIMIT="100000",
                 TELEGRAM_RATE_WINDOW="1",
             )
             try:
-                api.wait_until_polling(timeout=120)
-                baseline = ask_many(bot, 1, baseline_questions, first_id=10_000)
-                load = ask_many(bot, users, questions, first_id=20_000)
+                start_started = time.perf_counter()
+                api.wait_until_polling(timeout=start_timeout)
+                start_seconds = time.perf_counter() - start_started
+                baseline = ask_many(bot, 1, baseline_questions, 10_000, texts)
+                load = ask_many(bot, users, questions, 20_000, texts)
                 time.sleep(1.5)  # let the bot confirm the last updates with its next poll
                 lost_or_twice = ""
                 try:
@@ -120,7 +226,14 @@ def run_load(
             finally:
                 code = bot.stop()
             output = bot.output()
+        served_changes = changed(served_before, snapshot(work / "index"))
         return {
+            "index": str(index),
+            "distinct_questions": len(set(texts)),
+            "copy_seconds": copy_seconds,
+            "start_seconds": start_seconds,
+            "source_index_changes": changed(source_before, snapshot(index)),
+            "served_index_changes": served_changes,
             "baseline": baseline,
             "load": load,
             "delivery_problems": lost_or_twice,
@@ -148,40 +261,88 @@ def default_index() -> Path:
     return directory
 
 
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--questions", type=int, default=20, help="per user")
-    parser.add_argument("--index", type=Path, help="index to serve (default: bundled articles)")
+    parser.add_argument(
+        "--index", type=Path, help="index to serve, copied first (default: bundled articles)"
+    )
+    parser.add_argument(
+        "--questions-file",
+        type=Path,
+        action="append",
+        help='JSONL with a "question" field per line (repeatable; default: 8 bundled questions)',
+    )
+    parser.add_argument(
+        "--start-timeout", type=float, default=600, help="seconds for the bot to start polling"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run_load(args.index or default_index(), args.users, args.questions)
+    try:
+        texts = read_questions(args.questions_file) if args.questions_file else QUESTIONS
+    except (OSError, QuestionsFileError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    load_before = os.getloadavg()
+    result = run_load(
+        args.index or default_index(),
+        args.users,
+        args.questions,
+        texts=texts,
+        start_timeout=args.start_timeout,
+    )
+    result["load_average_before"] = load_before
+    result["load_average_after"] = os.getloadavg()
+    base, load = result["baseline"], result["load"]
+    ok = (
+        not load["failures"]
+        and load["answers_per_user"] == [args.questions]
+        and not result["delivery_problems"]
+        and not result["source_index_changes"]
+    )
     if args.json:
         print(json.dumps(result, indent=2))
-        return 0
-    base, load = result["baseline"], result["load"]
+        return 0 if ok else 1
+    print(
+        f"index {result['index']}: copied in {result['copy_seconds']:.1f} s, bot polling after "
+        f"{result['start_seconds']:.1f} s; {result['distinct_questions']} distinct questions"
+    )
     print(
         f"baseline: 1 user, {base['questions']} questions one at a time: "
-        f"p50 {base['p50_ms']:.0f} ms, p95 {base['p95_ms']:.0f} ms, "
+        f"p50 {ms(base['p50_ms'])}, p95 {ms(base['p95_ms'])}, "
         f"{base['throughput_qps']:.1f} questions/s"
     )
     print(
         f"load: {load['users']} users x {args.questions} questions = {load['questions']}: "
         f"{load['answered']} answered in {load['seconds']:.1f} s, "
-        f"{load['throughput_qps']:.1f} questions/s, p50 {load['p50_ms']:.0f} ms, "
-        f"p95 {load['p95_ms']:.0f} ms"
+        f"{load['throughput_qps']:.1f} questions/s, p50 {ms(load['p50_ms'])}, "
+        f"p95 {ms(load['p95_ms'])}, bot CPU {load['bot_cpu_s'] or 0:.0f} s"
     )
-    print(f"ratio p50 load/baseline: {result['ratio_p50']:.1f}")
+    if result["ratio_p50"] is not None:
+        print(f"ratio p50 load/baseline: {result['ratio_p50']:.1f}")
     print(
-        f"answers per user: {load['answers_per_user']} (expected [{args.questions}]); "
+        f"answers per user: {load['answers_per_user']} (expected [{args.questions}]), "
+        f"{load['answered_without_buttons']} without buttons; "
         f"updates lost or answered twice: {result['delivery_problems'] or 'none'}; "
         f"token in the bot's output: {result['token_in_output']}"
     )
-    ok = (
-        not load["failures"]
-        and load["answers_per_user"] == [args.questions]
-        and not result["delivery_problems"]
+    print(
+        f"source index changed: {result['source_index_changes'] or 'no'}; files the bot wrote "
+        f"in its copy: {result['served_index_changes'] or 'none'}"
     )
+    print(
+        "load average (1, 5, 15 min) before: "
+        + ", ".join(f"{x:.2f}" for x in result["load_average_before"])
+        + "; after: "
+        + ", ".join(f"{x:.2f}" for x in result["load_average_after"])
+    )
+    for failure in load["failures"][:3]:
+        print(f"failure: {failure}")
     return 0 if ok else 1
 
 
