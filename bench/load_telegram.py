@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -154,6 +155,7 @@ def ask_many(
                     without_buttons[person.id] = without_buttons.get(person.id, 0) + 1
 
     cpu_before = cpu_seconds(bot.process.pid)
+    harness_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     threads = [threading.Thread(target=user, args=(n,)) for n in range(users)]
     for t in threads:
@@ -162,6 +164,7 @@ def ask_many(
         t.join()
     elapsed = time.perf_counter() - started
     cpu_after = cpu_seconds(bot.process.pid)
+    harness_after = resource.getrusage(resource.RUSAGE_SELF)
     answers: dict[int, int] = dict(without_buttons)
     for message in bot.api.sent:
         if first_id <= message.chat_id < first_id + users and message.reply_markup:
@@ -177,6 +180,11 @@ def ask_many(
         "bot_cpu_s": cpu_after - cpu_before
         if cpu_before is not None and cpu_after is not None
         else None,
+        # the simulated users and the fake Bot API share the machine with the bot
+        "harness_cpu_s": harness_after.ru_utime
+        + harness_after.ru_stime
+        - harness_before.ru_utime
+        - harness_before.ru_stime,
         "throughput_qps": len(latencies) / elapsed if elapsed else 0.0,
         "p50_ms": 1000 * percentile(latencies, 0.5) if latencies else None,
         "p95_ms": 1000 * percentile(latencies, 0.95) if latencies else None,
@@ -279,6 +287,9 @@ def main() -> int:
         help='JSONL with a "question" field per line (repeatable; default: 8 bundled questions)',
     )
     parser.add_argument(
+        "--baseline-questions", type=int, default=10, help="asked by one user alone, first"
+    )
+    parser.add_argument(
         "--start-timeout", type=float, default=600, help="seconds for the bot to start polling"
     )
     parser.add_argument("--json", action="store_true")
@@ -293,6 +304,7 @@ def main() -> int:
         args.index or default_index(),
         args.users,
         args.questions,
+        args.baseline_questions,
         texts=texts,
         start_timeout=args.start_timeout,
     )
@@ -321,7 +333,8 @@ def main() -> int:
         f"load: {load['users']} users x {args.questions} questions = {load['questions']}: "
         f"{load['answered']} answered in {load['seconds']:.1f} s, "
         f"{load['throughput_qps']:.1f} questions/s, p50 {ms(load['p50_ms'])}, "
-        f"p95 {ms(load['p95_ms'])}, bot CPU {load['bot_cpu_s'] or 0:.0f} s"
+        f"p95 {ms(load['p95_ms'])}; CPU: bot {load['bot_cpu_s'] or 0:.0f} s, "
+        f"users + fake API {load['harness_cpu_s']:.0f} s"
     )
     if result["ratio_p50"] is not None:
         print(f"ratio p50 load/baseline: {result['ratio_p50']:.1f}")
