@@ -96,6 +96,21 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def open_files_under(pid: int, directory: Path) -> list[str]:
+    """Files under `directory` a live process has open (Linux /proc; empty elsewhere): tells the
+    bot's writes from those of another process using the same index."""
+    inside = []
+    root = directory.resolve()
+    for fd in Path(f"/proc/{pid}/fd").glob("*"):
+        try:
+            target = fd.readlink()
+        except OSError:
+            continue
+        if target.is_relative_to(root):
+            inside.append(str(target.relative_to(root)))
+    return sorted(set(inside))
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -225,6 +240,8 @@ def run_load(
                 start_seconds = time.perf_counter() - start_started
                 baseline = ask_many(bot, 1, baseline_questions, 10_000, texts)
                 load = ask_many(bot, users, questions, 20_000, texts)
+                bot_in_source = open_files_under(bot.process.pid, index)
+                bot_in_copy = open_files_under(bot.process.pid, work / "index")
                 time.sleep(1.5)  # let the bot confirm the last updates with its next poll
                 lost_or_twice = ""
                 try:
@@ -242,6 +259,8 @@ def run_load(
             "start_seconds": start_seconds,
             "source_index_changes": changed(source_before, snapshot(index)),
             "served_index_changes": served_changes,
+            "bot_open_in_source": bot_in_source,
+            "bot_open_in_copy": bot_in_copy,
             "baseline": baseline,
             "load": load,
             "delivery_problems": lost_or_twice,
@@ -316,6 +335,7 @@ def main() -> int:
         and load["answers_per_user"] == [args.questions]
         and not result["delivery_problems"]
         and not result["source_index_changes"]
+        and not result["bot_open_in_source"]
     )
     if args.json:
         print(json.dumps(result, indent=2))
@@ -345,8 +365,10 @@ def main() -> int:
         f"token in the bot's output: {result['token_in_output']}"
     )
     print(
-        f"source index changed: {result['source_index_changes'] or 'no'}; files the bot wrote "
-        f"in its copy: {result['served_index_changes'] or 'none'}"
+        f"source index changed: {result['source_index_changes'] or 'no'} (files of it the bot "
+        f"had open: {result['bot_open_in_source'] or 'none'}, of its copy: "
+        f"{result['bot_open_in_copy'] or 'none'}); "
+        f"files the bot wrote in its copy: {result['served_index_changes'] or 'none'}"
     )
     print(
         "load average (1, 5, 15 min) before: "

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -54,6 +56,9 @@ def test_ten_users_at_once_lose_nothing_and_get_nothing_twice(
     # the bot served a copy: the index it was given is byte for byte as it was
     assert result["source_index_changes"] == []
     assert contents(bundled_index) == before
+    assert result["bot_open_in_source"] == []
+    if sys.platform == "linux":  # /proc shows the bot serving its copy
+        assert "newsqa.sqlite" in result["bot_open_in_copy"]
 
 
 def write_lines(path: Path, *lines: str) -> Path:
@@ -115,3 +120,17 @@ def test_snapshots_see_files_written_added_and_removed(bench: ModuleType, tmp_pa
         "written",
     ]
     assert bench.changed(before, before) == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_open_files_under_a_directory_are_those_a_process_holds_there(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    (tmp_path / "index").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    with (
+        (tmp_path / "index" / "newsqa.sqlite").open("wb"),
+        (tmp_path / "elsewhere" / "x").open("wb"),
+    ):
+        assert bench.open_files_under(os.getpid(), tmp_path / "index") == ["newsqa.sqlite"]
+    assert bench.open_files_under(os.getpid(), tmp_path / "index") == []
