@@ -225,7 +225,7 @@ def run_load(
         copy_seconds = time.perf_counter() - copy_started
         served_before = snapshot(work / "index")
         with FakeBotAPI(TOKEN, privacy_mode=False) as api:
-            bot = start_bot(
+            bot: BotProcess = start_bot(
                 api,
                 work / "index",
                 work / "logs",
