@@ -21,10 +21,13 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from bot.evidence import Candidate, EvidenceModel, default_model, holds
@@ -62,6 +65,7 @@ _PRONOUN_START = re.compile(r"^[“‘\"]?(?:He|She|They|His|Her|Their|It|This)\
 _ANNOUNCES = re.compile(r"(?:[:：?？]|\bthe following)\s*$")  # a colon or a question: answered next
 _OPEN, _CLOSE = "“", "”"
 _VALUES = (NUMBER, MONEY)  # "how many", "how much": an answer shows a number
+_KEPT_ARTICLES = 256  # whole article texts kept between answers (about 10 KB each)
 
 
 @dataclass(frozen=True)
@@ -163,18 +167,27 @@ class _ArticleText:
     also: tuple[ArticleInfo, ...] = ()
 
     @classmethod
-    def load(
-        cls, archive: Archive, info: ArticleInfo, also: tuple[ArticleInfo, ...] = ()
+    def from_passages(
+        cls, info: ArticleInfo, passages: list[Passage], also: tuple[ArticleInfo, ...] = ()
     ) -> _ArticleText:
-        passages = archive.store.article_passages(info.id)
         spans: dict[int, _Sentence] = {}
         for p in passages:
             for s, e in p.sentences:
                 spans.setdefault(p.start + s, _Sentence(p.start + s, p.start + e, p.text[s:e]))
         return cls(info, passages, [spans[k] for k in sorted(spans)], also)
 
+    @cached_property
+    def _starts(self) -> dict[int, int]:
+        return {s.start: i for i, s in enumerate(self.sentences)}
+
     def index_of(self, start: int) -> int:
-        return next(i for i, s in enumerate(self.sentences) if s.start == start)
+        return self._starts[start]
+
+    def seen_as(self, info: ArticleInfo, also: tuple[ArticleInfo, ...]) -> _ArticleText:
+        """The same text, cited as a hit cites it (its info and its story's other articles)."""
+        if info == self.info and also == self.also:
+            return self
+        return _ArticleText(info, self.passages, self.sentences, also)
 
     def index_containing(self, offset: int) -> int:
         """The sentence holding a character offset (the last one starting at or before it)."""
@@ -278,6 +291,37 @@ class Answerer:
         self.archive = archive
         self.config = config or AnswerConfig()
         self.model = model or default_model()
+        # whole articles recently read, by (generation, article id): an answer reads its hits'
+        # articles, a date-range answer may search twice, and a conversation stays on a topic
+        self._texts: OrderedDict[tuple[int, str], _ArticleText] = OrderedDict()
+        self._texts_lock = threading.Lock()
+
+    def _articles(
+        self, wanted: Sequence[tuple[ArticleInfo, tuple[ArticleInfo, ...]]]
+    ) -> dict[str, _ArticleText]:
+        """The whole texts of some articles (each with the first `also` given for it), read
+        together in one query where they are not kept from an earlier answer."""
+        generation = self.archive.generation
+        first: dict[str, tuple[ArticleInfo, tuple[ArticleInfo, ...]]] = {}
+        for info, also in wanted:
+            first.setdefault(info.id, (info, also))
+        out: dict[str, _ArticleText] = {}
+        with self._texts_lock:
+            for article_id in first:
+                kept = self._texts.get((generation, article_id))
+                if kept is not None:
+                    self._texts.move_to_end((generation, article_id))
+                    out[article_id] = kept
+        missing = [a for a in first if a not in out]
+        read = self.archive.store.articles_passages(missing) if missing else {}
+        with self._texts_lock:
+            for article_id in missing:
+                text = _ArticleText.from_passages(first[article_id][0], read.get(article_id, []))
+                out[article_id] = text
+                self._texts[(generation, article_id)] = text
+            while len(self._texts) > _KEPT_ARTICLES:
+                self._texts.popitem(last=False)
+        return {a: out[a].seen_as(*first[a]) for a in first}
 
     def read(self, question: str, as_of: date | None = None) -> Question:
         """Parse a question once, against what the archive holds (and as of a day)."""
@@ -373,15 +417,12 @@ class Answerer:
         self, q: Question, query_vector: NDArray[np.float32], hits: list[Hit]
     ) -> list[_Group]:
         """Every candidate sentence as a group with its context, best first, no two overlapping."""
-        articles: dict[str, _ArticleText] = {}
         candidates: list[tuple[_ArticleText, int, int]] = []  # (article, sentence, hit rank)
         seen: set[tuple[str, int]] = set()
         refs: list[tuple[int, int]] = []  # (passage id, sentence number): stored vectors
+        articles = self._articles([(hit.article, hit.also) for hit in hits])
         for rank, hit in enumerate(hits):
-            source = articles.get(hit.article.id) or _ArticleText.load(
-                self.archive, hit.article, hit.also
-            )
-            articles[hit.article.id] = source
+            source = articles[hit.article.id]
             for n, (s, _) in enumerate(hit.passage.sentences):
                 key = (hit.article.id, hit.passage.start + s)
                 if key not in seen:
@@ -482,11 +523,10 @@ class Answerer:
             for quote, info in self.archive.quotes_of([speaker_key(n) for n in names])
             if _passes(info, filters)
         ]
-        articles: dict[str, _ArticleText] = {}
+        articles = self._articles([(info, ()) for _, info in found])
         groups = []
         for quote, info in found:
-            source = articles.get(info.id) or _ArticleText.load(self.archive, info)
-            articles[info.id] = source
+            source = articles[info.id]
             first = source.index_containing(quote.sentence_start)
             last = max(first, source.index_containing(quote.sentence_end - 1))
             context = context_range(source.sentences, first, self.config.max_group_sentences)

@@ -191,3 +191,33 @@ def test_a_how_many_question_abstains_on_evidence_without_a_number(archive: Arch
     untyped = Answerer(archive, AnswerConfig(threshold=0.0, typed_abstention=False))
     archive.remove(["k2"])
     assert not untyped.answer("How many missiles did the leader inspect?").abstained
+
+
+def test_an_article_changed_under_the_same_id_is_read_again(archive: Archive) -> None:
+    """Whole article texts are kept between answers, but only for the generation that read them."""
+    archive.add([make_article("h1", "The harbour reopened on Monday after the storm.")])
+    answerer = Answerer(archive, AnswerConfig(threshold=0.0))
+    question = "When did the harbour reopen after the storm?"
+    assert "on Monday" in answerer.answer(question).text
+    archive.remove(["h1"])
+    archive.add([make_article("h1", "The harbour reopened on Friday after the storm.")])
+    answer = answerer.answer(question)
+    assert "on Friday" in answer.text and "on Monday" not in answer.text
+
+
+def test_articles_are_read_together_as_each_alone(archive: Archive) -> None:
+    long = " ".join(f"Sentence number {n} of the long report is here." for n in range(120))
+    archive.add(
+        [
+            make_article("a1", long),
+            make_article("a2", "A short note on the harbour."),
+            make_article("a3", long.replace("report", "story")),
+        ]
+    )
+    together = archive.store.articles_passages(["a3", "missing", "a1", "a2", "a1"])
+    assert set(together) == {"a1", "a2", "a3"}
+    assert len(together["a1"]) > 1
+    for article_id, passages in together.items():
+        assert [p.ordinal for p in passages] == sorted(p.ordinal for p in passages)
+        alone = archive.store.passages([p.id or 0 for p in passages])
+        assert passages == [alone[p.id or 0][0] for p in passages]
