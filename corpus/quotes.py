@@ -729,17 +729,34 @@ _QUESTIONS = [
 ]
 
 
+@lru_cache(maxsize=2)  # one archive generation's speakers, read by every question
+def _by_last_word(speakers: tuple[str, ...]) -> dict[str, list[str]]:
+    """Speakers by the last word of their key, in first-seen order: `same_person` holds only
+    for names whose keys end in the same word, so only those are compared."""
+    out: dict[str, list[str]] = {}
+    for speaker in dict.fromkeys(speakers):
+        words = speaker_key(speaker).split()
+        if words:
+            out.setdefault(words[-1], []).append(speaker)
+    return out
+
+
 def speaker_in_question(question: str, speakers: Iterable[str]) -> SpeakerQuestion | None:
     """The known speaker a question asks about ("What did Lavrov say about sanctions?" ->
     Sergei Lavrov, "sanctions"), or None when it asks about no one's words or no known speaker."""
-    known = list(dict.fromkeys(speakers))
     text = " ".join(question.replace("’", "'").split())
+    by_last: dict[str, list[str]] | None = None
     for pattern in _QUESTIONS:
         match = pattern.search(text)
         if not match:
             continue
         name = re.sub(r"^(?:what|did|has|have|does|do)\s+", "", match.group("name"), flags=re.I)
-        for speaker in known:
+        words = speaker_key(name).split()
+        if not words:
+            continue
+        if by_last is None:
+            by_last = _by_last_word(tuple(speakers))
+        for speaker in by_last.get(words[-1], ()):
             if same_person(name, speaker):
                 groups = match.groupdict()
                 topic = groups.get("topic") or groups.get("topic2")

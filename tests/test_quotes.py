@@ -384,3 +384,17 @@ def test_speaker_in_question(question: str, speaker: str, topic: str | None) -> 
 )
 def test_no_speaker_in_question(question: str) -> None:
     assert speaker_in_question(question, KNOWN) is None
+
+
+def test_speaker_in_question_compares_only_names_that_can_match() -> None:
+    """It looks up speakers by their key's last word; every speaker `same_person` accepts must
+    still be found, the first of them in the given order (brute force over every pair)."""
+    speakers = [*KNOWN, "Lavrov", "Mr. Tillerson", "H.R. McMaster", "the U.S.", "Kim Jong Un"]
+    speakers += ["Kim", "Jong", "Ambassador Haley", "Trump's", "Ivanka Trump", "China"]
+    names = ["Lavrov", "Sergei Lavrov", "McMaster", "Herbert R. McMaster", "Haley", "Kim"]
+    names += ["Kim Jong Un", "the US", "United States", "Trump", "Ivanka Trump", "Putin", "China"]
+    for name in names:
+        expected = next((s for s in speakers if same_person(name, s)), None)
+        for question in (f"What did {name} say about oil?", f"What did {name} say?"):
+            found = speaker_in_question(question, speakers)
+            assert (found.speaker if found else None) == expected, question
