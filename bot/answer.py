@@ -37,7 +37,7 @@ from corpus.quotes import same_person, speaker_key
 from corpus.relative_dates import span
 from corpus.types import ArticleInfo, Passage
 from index import Archive, Filters, Hit
-from index.lexical import TermWeights, coverage, stems, term_weights
+from index.lexical import TermWeights, coverage, covered, joined_stems, stems, term_weights
 
 if TYPE_CHECKING:
     import numpy as np
@@ -441,8 +441,8 @@ class Answerer:
             if _value_follows(q, article.sentences, i) and last == i:
                 last = i + 1  # "X has a new coach." then "It hired Y.": the value asked for
             group = self._fit(article, first, last, i)
-            text = " ".join(s.text for s in article.sentences[group[0] : group[1] + 1])
-            context_coverage = coverage(text, weights)
+            context = article.sentences[group[0] : group[1] + 1]
+            context_coverage = covered(joined_stems(s.text for s in context), weights)
             candidate = Candidate(
                 text=article.sentences[i].text,
                 cosine=float(cosine),

@@ -41,16 +41,26 @@ def term_weights(store: Frequencies, terms: Sequence[str], passages: int) -> Ter
 
 def coverage(text: str, weights: TermWeights) -> float:
     """The IDF-weighted share of the question's terms that appear in `text` (0 to 1)."""
+    return covered(stems(text), weights) if weights else 0.0
+
+
+def covered(words: frozenset[str], weights: TermWeights) -> float:
+    """`coverage` of a text given its stemmed words (`stems`)."""
     if not weights:
         return 0.0
-    words = stems(text)
     return sum(w for t, w in weights.items() if t in words) / sum(weights.values())
 
 
 @lru_cache(maxsize=50_000)  # the sentences of the top passages recur from question to question
 def stems(text: str) -> frozenset[str]:
     """The stemmed words of a text."""
-    return frozenset(stem(w) for w in _WORD.findall(text))
+    return frozenset(map(stem, _WORD.findall(text)))
+
+
+def joined_stems(texts: Iterable[str]) -> frozenset[str]:
+    """`stems(" ".join(texts))`, from each text's own (cached) stems: words never run across
+    the joining spaces."""
+    return frozenset().union(*map(stems, texts))
 
 
 def best_coverage(texts: Iterable[str], weights: TermWeights) -> float:

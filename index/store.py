@@ -631,7 +631,7 @@ class Store:
                 chunk,
             )
             for r in rows:
-                spans = tuple((int(s), int(e)) for s, e in json.loads(r[5]))
+                spans = tuple(map(tuple, json.loads(r[5])))  # [[start, end], ...] of ints
                 passage = Passage(
                     article_id=r[1], ordinal=r[2], text=r[4], start=r[3], sentences=spans, id=r[0]
                 )
@@ -656,7 +656,7 @@ class Store:
                 chunk,
             )
             for r in rows:
-                spans = tuple((int(s), int(e)) for s, e in json.loads(r[5]))
+                spans = tuple(map(tuple, json.loads(r[5])))  # [[start, end], ...] of ints
                 out.setdefault(r[1], []).append(
                     Passage(
                         article_id=r[1],

@@ -218,6 +218,7 @@ def test_articles_are_read_together_as_each_alone(archive: Archive) -> None:
     assert set(together) == {"a1", "a2", "a3"}
     assert len(together["a1"]) > 1
     for article_id, passages in together.items():
+        assert {p.article_id for p in passages} == {article_id}
         assert [p.ordinal for p in passages] == sorted(p.ordinal for p in passages)
         alone = archive.store.passages([p.id or 0 for p in passages])
         assert passages == [alone[p.id or 0][0] for p in passages]
