@@ -171,9 +171,11 @@ class _ArticleText:
         cls, info: ArticleInfo, passages: list[Passage], also: tuple[ArticleInfo, ...] = ()
     ) -> _ArticleText:
         spans: dict[int, _Sentence] = {}
-        for p in passages:
+        for p in passages:  # passages overlap: a shared sentence is built once
+            base, text = p.start, p.text
             for s, e in p.sentences:
-                spans.setdefault(p.start + s, _Sentence(p.start + s, p.start + e, p.text[s:e]))
+                if base + s not in spans:
+                    spans[base + s] = _Sentence(base + s, base + e, text[s:e])
         return cls(info, passages, [spans[k] for k in sorted(spans)], also)
 
     @cached_property

@@ -261,23 +261,28 @@ class Searching:
             )
         else:
             fused = convex_fusion([dense, lexical], [config.dense_share, 1 - config.dense_share])
-        found = self.store.passages([i for i, _ in fused])
-        ranked = [(pid, score) for pid, score in fused if pid in found]
+        # every candidate's article decides stories and caps; only the passages reranked or
+        # shown are read whole
+        owner = self.store.passage_articles([i for i, _ in fused])
+        ranked = [(pid, score) for pid, score in fused if pid in owner]
+        found: dict[int, tuple[Passage, ArticleInfo]] = {}
         if retriever == "hybrid" and config.coverage_weight:
+            found = self.store.passages([pid for pid, _ in ranked[: config.rerank_depth]])
             ranked = self._rerank_by_coverage(terms, ranked, found)
-        stories = self.store.stories({found[pid][0].article_id for pid, _ in ranked})
+        stories = self.store.stories({owner[pid] for pid, _ in ranked})
         lead: dict[str, str] = {}  # story -> its best-ranked article, the one shown
         for pid, _ in ranked:
-            article_id = found[pid][0].article_id
+            article_id = owner[pid]
             lead.setdefault(stories.get(article_id, article_id), article_id)
         shown = [
             (pid, score)
             for pid, score in ranked
-            if lead[stories.get(found[pid][0].article_id, found[pid][0].article_id)]
-            == found[pid][0].article_id
+            if lead[stories.get(owner[pid], owner[pid])] == owner[pid]
         ]
-        top = cap_per_group(shown, lambda pair: found[pair[0]][0].article_id, cap, k)
-        top_stories = {stories[a] for a in {found[p][0].article_id for p, _ in top} if a in stories}
+        top = cap_per_group(shown, lambda pair: owner[pair[0]], cap, k)
+        found.update(self.store.passages([pid for pid, _ in top if pid not in found]))
+        top = [(pid, score) for pid, score in top if pid in found]
+        top_stories = {stories[a] for a in {owner[p] for p, _ in top} if a in stories}
         members = self.store.story_members(top_stories)
         dense_rank = {pid: r for r, (pid, _) in enumerate(dense, start=1)}
         dense_score = dict(dense)

@@ -638,6 +638,23 @@ class Store:
                 out[int(r[0])] = (passage, _info(r[6:13]))
         return out
 
+    def passage_articles(self, ids: Sequence[int]) -> dict[int, str]:
+        """The article id of each passage (as `passages` reads them, without their text);
+        missing ids are left out."""
+        out: dict[int, str] = {}
+        for i in range(0, len(ids), 500):
+            chunk = [int(x) for x in ids[i : i + 500]]
+            marks = ",".join("?" * len(chunk))
+            out.update(
+                self.query(
+                    "SELECT p.id, p.article_id FROM passages p "
+                    "JOIN articles a INDEXED BY articles_info ON a.id = p.article_id "
+                    f"WHERE p.id IN ({marks})",
+                    chunk,
+                )
+            )
+        return out
+
     def article_passages(self, article_id: str) -> list[Passage]:
         return self.articles_passages([article_id]).get(article_id, [])
 
