@@ -202,6 +202,12 @@ def _info(row: Sequence[str | None]) -> ArticleInfo:
     )
 
 
+def _spans(stored: Iterable[str]) -> list[tuple[tuple[int, int], ...]]:
+    """Passages' sentence spans, each stored as JSON `[[start, end], ...]`, parsed in one call
+    (an answer reads a few hundred)."""
+    return [tuple(map(tuple, spans)) for spans in json.loads(f"[{','.join(stored)}]")]
+
+
 def _pages(value: str | None) -> tuple[int, ...]:
     return tuple(int(x) for x in json.loads(value)) if value else ()
 
@@ -630,8 +636,7 @@ class Store:
                 f"WHERE p.id IN ({marks})",
                 chunk,
             )
-            for r in rows:
-                spans = tuple(map(tuple, json.loads(r[5])))  # [[start, end], ...] of ints
+            for r, spans in zip(rows, _spans(r[5] for r in rows), strict=True):
                 passage = Passage(
                     article_id=r[1], ordinal=r[2], text=r[4], start=r[3], sentences=spans, id=r[0]
                 )
@@ -672,18 +677,11 @@ class Store:
                 "ORDER BY article_id, ordinal",
                 chunk,
             )
-            for r in rows:
-                spans = tuple(map(tuple, json.loads(r[5])))  # [[start, end], ...] of ints
-                out.setdefault(r[1], []).append(
-                    Passage(
-                        article_id=r[1],
-                        ordinal=r[2],
-                        text=r[4],
-                        start=r[3],
-                        sentences=spans,
-                        id=r[0],
-                    )  # fmt: skip
+            for r, spans in zip(rows, _spans(r[5] for r in rows), strict=True):
+                passage = Passage(
+                    article_id=r[1], ordinal=r[2], text=r[4], start=r[3], sentences=spans, id=r[0]
                 )
+                out.setdefault(r[1], []).append(passage)
         return out
 
     def embeddings(self, ids: Sequence[int], dimension: int) -> dict[int, NDArray[np.float32]]:

@@ -222,3 +222,11 @@ def test_articles_are_read_together_as_each_alone(archive: Archive) -> None:
         assert [p.ordinal for p in passages] == sorted(p.ordinal for p in passages)
         alone = archive.store.passages([p.id or 0 for p in passages])
         assert passages == [alone[p.id or 0][0] for p in passages]
+
+
+def test_stored_sentence_spans_are_parsed_together_as_each_alone() -> None:
+    from index.store import _spans
+
+    stored = ["[[0, 5], [6, 19]]", "[]", "[[120, 240]]"]
+    assert _spans(stored) == [((0, 5), (6, 19)), (), ((120, 240),)]
+    assert _spans([]) == []
