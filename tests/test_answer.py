@@ -230,3 +230,22 @@ def test_stored_sentence_spans_are_parsed_together_as_each_alone() -> None:
     stored = ["[[0, 5], [6, 19]]", "[]", "[[120, 240]]"]
     assert _spans(stored) == [((0, 5), (6, 19)), (), ((120, 240),)]
     assert _spans([]) == []
+
+
+def test_the_articles_kept_between_answers_are_bounded(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.answer._KEPT_PASSAGES", 3)
+    topics = ["harbour", "bridge", "stadium", "airport", "library"]
+    archive.add(
+        [
+            make_article(f"t{n}", f"The {t} reopened on Monday. Crowds came.")
+            for n, t in enumerate(topics)
+        ]
+    )
+    answerer = Answerer(archive, AnswerConfig(threshold=0.0))
+    for topic in topics:
+        answerer.answer(f"When did the {topic} reopen?")
+        kept = sum(len(text.passages) for text in answerer._texts.values())
+        assert kept == answerer._kept_passages <= 3
+    assert answerer._texts  # the newest are kept
