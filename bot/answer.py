@@ -354,11 +354,12 @@ class Answerer:
         groups, hits = self.evidence(q, k, dated)
         if q.dates is not None and not self._answers(q, groups):
             # nothing in that range answers it: search every article (up to the as-of day),
-            # and say so beside the answer
+            # and say so beside the answer; "latest" as of a day already searched them all
             wanted = q.dates.label
             q = replace(q, dates=None)
-            dated, label = _dated(filters, q)
-            groups, hits = self.evidence(q, k, dated)
+            wider, label = _dated(filters, q)
+            if wider != dated:
+                groups, hits = self.evidence(q, k, wider)
             if wanted.startswith("articles of "):  # a range, not only "the newest"
                 wanted = wanted.removeprefix("articles of ")
                 label = f"{label or 'all articles'}; none of {wanted} answers it"
