@@ -285,7 +285,6 @@ class Archive(Searching):
     def add_salvaged(self, found: Salvaged) -> int:
         """Add salvaged articles, with their stored vectors where every passage survived, else
         split and encoded again; returns how many were encoded again."""
-        dimension = self.manifest.dimension
         reencoded = 0
         for first in range(0, len(found.articles), WRITE_BATCH_ARTICLES):
             change = _Change()
@@ -303,11 +302,7 @@ class Archive(Searching):
                     continue
                 vectors = np.stack([np.frombuffer(blob, np.float32) for _, blob, _ in stored])
                 change.inserts.append((article, digest, passages, vectors))
-                sentences = [
-                    np.frombuffer(blob, np.float16).reshape(-1, dimension).astype(np.float32)
-                    for p, _, blob in stored
-                    if blob and len(blob) == 2 * dimension * len(p.sentences)
-                ]
+                sentences = [vectors for _, _, vectors in stored if vectors is not None]
                 if len(sentences) == len(stored):  # else encoded when an answer needs them
                     change.sentence_vectors[article.id] = sentences
             if again:
@@ -572,7 +567,8 @@ class Archive(Searching):
         d = self.manifest.dimension
         passages = [p for _, _, ps, _ in change.inserts for p in ps]
         # measured: 3,000 articles (27,000 passages, 64 dimensions) took 93 MB of SQLite
-        rows = sum(4 * len(p.text.encode()) + 4 * d + 2 * d * len(p.sentences) for p in passages)
+        # a sentence's int8 vector and key, counted for every passage it is in (a bound)
+        rows = sum(4 * len(p.text.encode()) + 4 * d + (d + 40) * len(p.sentences) for p in passages)
         rows += sum(2 * len(a.text.encode()) for a, _, _, _ in change.inserts)
         return (len(self._vectors) + len(passages)) * (4 * d + 8 + POSTINGS_BYTES) + rows
 
@@ -660,7 +656,7 @@ class Archive(Searching):
         were encoded again."""
         d = self.manifest.dimension
         with self._write_lock(refresh=False):
-            damaged = list(damaged_vectors(self.store.iter_vectors_with_sentences(d), d))
+            damaged = list(damaged_vectors(self.store.iter_vectors_with_sentences(d)))
             again = self._encode_again([x.passage_id for x in damaged if x.vector], encoder)
             vectors = VectorIndex.create(d, self.manifest.index_type)
             for ids, batch in self.store.iter_embeddings(d):
@@ -784,9 +780,8 @@ class Archive(Searching):
                 )
         problems += self._checksum_problems()
         damaged = list(
-            damaged_vectors(self.store.iter_vectors_with_sentences(self.manifest.dimension),
-                            self.manifest.dimension)
-        )  # fmt: skip
+            damaged_vectors(self.store.iter_vectors_with_sentences(self.manifest.dimension))
+        )
         if damaged:
             problems.append(self._describe_damage(damaged))
         return problems

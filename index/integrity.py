@@ -12,7 +12,7 @@ barely moves a search either).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,17 +42,18 @@ def file_sha256(path: Path) -> str:
 
 
 def damaged_vectors(
-    rows: Iterable[tuple[NDArray[np.int64], NDArray[np.float32], list[bytes | None]]],
-    dimension: int,
+    rows: Iterable[
+        tuple[NDArray[np.int64], NDArray[np.float32], Sequence[NDArray[np.float32] | None]]
+    ],
 ) -> Iterator[DamagedVector]:
-    """The damaged ones among batches of (passage ids, their vectors, their sentence vectors as
-    stored: float16 bytes, or None where they were never stored)."""
-    for ids, vectors, sentence_blobs in rows:
+    """The damaged ones among batches of (passage ids, their vectors, their sentence vectors, or
+    None where they were never stored)."""
+    for ids, vectors, sentence_vectors in rows:
         finite = np.asarray(np.isfinite(vectors).all(axis=1), dtype=bool)
         with np.errstate(invalid="ignore", over="ignore"):
             norms = np.linalg.norm(np.where(np.isfinite(vectors), vectors, 0), axis=1)
         for n, passage_id in enumerate(ids):
-            sentences = _sentences(sentence_blobs[n], dimension)
+            sentences = sentence_vectors[n]
             sentences_damaged = sentences is not None and not bool(np.isfinite(sentences).all())
             why = ""
             if not finite[n]:
@@ -70,9 +71,3 @@ def _disagrees(vector: NDArray[np.float32], sentences: NDArray[np.float32] | Non
     if sentences is None or not len(sentences):
         return False
     return float((sentences @ vector).max()) < AGREEMENT_FLOOR
-
-
-def _sentences(blob: bytes | None, dimension: int) -> NDArray[np.float32] | None:
-    if not blob or len(blob) % (2 * dimension):
-        return None
-    return np.frombuffer(blob, np.float16).reshape(-1, dimension).astype(np.float32)

@@ -17,16 +17,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from corpus.split import SplitConfig
 from corpus.types import Article, Passage
+from index import sentence_vectors as sentence_table
 from index.archive import DATABASE, Archive, locked, vectors_file
 from index.encoder import Encoder
 from index.errors import IndexCorruptError
 from index.manifest import MANIFEST, Manifest, read_manifest, write_manifest
 from index.store import Store
 from index.vectors import FLAT
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 
 @dataclass
@@ -124,7 +130,8 @@ class Salvaged:
 
     meta: dict[str, str]
     articles: list[tuple[Article, str, str]]  # (article, content hash, added)
-    passages: dict[str, list[tuple[Passage, bytes, bytes | None]]]  # by article: embeddings too
+    # by article: each passage with its vector and its sentences' vectors (None: not readable)
+    passages: dict[str, list[tuple[Passage, bytes, NDArray[np.float32] | None]]]
     unreadable: dict[str, int]  # table -> rows (at most) that could not be read
     known: dict[str, str | None]  # every article id the indexes still list, with its origin
     traces: dict[str, str] = field(default_factory=dict)  # ids other tables name -> title or ""
@@ -241,15 +248,17 @@ def salvage(path: Path, dimension_hint: int | None = None) -> Salvaged:
                     db.execute("SELECT rowid, origin FROM articles INDEXED BY articles_origin")
                 )
             known = {str(i): origins.get(r) for r, i in ids}
-        passages: dict[str, list[tuple[Passage, bytes, bytes | None]]] = {}
+        passages: dict[str, list[tuple[Passage, bytes, NDArray[np.float32] | None]]] = {}
+        columns = "article_id, ordinal, start, text, sentences, embedding"
+        with contextlib.suppress(sqlite3.DatabaseError):  # schema 2-3 kept them per passage
+            if "sentence_vectors" in {r[1] for r in db.execute("PRAGMA table_info(passages)")}:
+                columns += ", sentence_vectors"
         try:
-            rows, unreadable["passages"] = _readable_rows(
-                db, "passages", "article_id, ordinal, start, text, sentences, embedding, "
-                "sentence_vectors",
-            )  # fmt: skip
+            rows, unreadable["passages"] = _readable_rows(db, "passages", columns)
         except sqlite3.DatabaseError:
             rows = []
         traces, titles = _traces(db, rows)
+        sentences = _sentence_rows(db, dimension)
         for r in rows:
             try:
                 spans = tuple((int(a), int(b)) for a, b in json.loads(r[5]))
@@ -257,7 +266,8 @@ def salvage(path: Path, dimension_hint: int | None = None) -> Salvaged:
             except (TypeError, ValueError):
                 continue
             if isinstance(r[6], bytes) and len(r[6]) == 4 * dimension:
-                passages.setdefault(passage.article_id, []).append((passage, r[6], r[7]))
+                vectors = _passage_sentences(passage, r[7:], sentences, dimension)
+                passages.setdefault(passage.article_id, []).append((passage, r[6], vectors))
     finally:
         db.close()
     if not articles and (known or unreadable.get("articles")):
@@ -266,6 +276,36 @@ def salvage(path: Path, dimension_hint: int | None = None) -> Salvaged:
         )
     unread = {k: v for k, v in unreadable.items() if v}
     return Salvaged(meta, articles, passages, unread, known, traces, titles)
+
+
+def _sentence_rows(db: sqlite3.Connection, dimension: int) -> dict[tuple[str, int], bytes]:
+    """The readable rows of the sentence vector table (schema 4), by (article, start)."""
+    with contextlib.suppress(sqlite3.DatabaseError):
+        rows, _ = _readable_rows(db, "sentence_vectors", "article_id, start, vector")
+        return {
+            (str(a), int(s)): v
+            for _, a, s, v in rows
+            if isinstance(v, bytes) and len(v) == 4 + dimension and isinstance(s, int)
+        }
+    return {}
+
+
+def _passage_sentences(
+    passage: Passage,
+    blob: Sequence[Any],
+    sentences: dict[tuple[str, int], bytes],
+    dimension: int,
+) -> NDArray[np.float32] | None:
+    """A salvaged passage's sentence vectors: from its own float16 blob (schema 2-3) or the
+    sentence table; None unless every sentence's is readable."""
+    if blob and isinstance(blob[0], bytes):
+        if len(blob[0]) != 2 * dimension * len(passage.sentences):
+            return None
+        return np.frombuffer(blob[0], np.float16).reshape(-1, dimension).astype(np.float32)
+    keys = [(passage.article_id, passage.start + s) for s, _ in passage.sentences]
+    if not keys or any(key not in sentences for key in keys):
+        return None
+    return sentence_table.decode_rows([sentences[key] for key in keys], dimension)
 
 
 def _traces(

@@ -1,9 +1,9 @@
-"""Sentence vectors: encoded once at ingest, stored per passage, looked up when answering.
+"""Sentence vectors: encoded once at ingest, stored once, looked up when answering.
 
 An answer scores each sentence of the retrieved passages against the question. Encoding 10-25
 sentences per question costs far more than the search itself, so ingest encodes every distinct
 sentence of an article once (passages overlap; their shared sentences are not encoded twice) and
-stores, per passage, one float16 row per sentence. Passages stored before that (schema 1) are
+stores it once, as int8 (index/sentence_vectors.py). Passages stored before that (schema 1) are
 encoded when an answer first needs them.
 """
 

@@ -22,6 +22,7 @@ import numpy as np
 from corpus import dedup
 from corpus.quotes import Quote, speaker_key
 from corpus.types import Article, ArticleInfo, Passage
+from index import sentence_vectors as sentence_table
 from index.errors import IndexCorruptError
 from index.postings import RawPostings
 from index.space import is_disk_full
@@ -29,8 +30,9 @@ from index.space import is_disk_full
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-SCHEMA_VERSION = 3  # 2: passages.sentence_vectors (float16, one row per sentence of the passage)
+SCHEMA_VERSION = 4  # 2: passages.sentence_vectors (float16, one row per sentence of the passage)
 # 3: articles.pages (JSON: the offset in the text where each page starts, for PDF and the like)
+# 4: sentence vectors in their own table, each sentence once, int8 (index/sentence_vectors.py)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -55,8 +57,7 @@ CREATE TABLE IF NOT EXISTS passages (
     start INTEGER NOT NULL,
     text TEXT NOT NULL,
     sentences TEXT NOT NULL,
-    embedding BLOB NOT NULL,
-    sentence_vectors BLOB
+    embedding BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id, ordinal);
 CREATE TABLE IF NOT EXISTS signatures (
@@ -233,6 +234,7 @@ class Store:
             self._db.execute("PRAGMA synchronous = FULL")
             # IF NOT EXISTS throughout: on an older index this adds what it lacks, else nothing
             self._db.executescript(SCHEMA)
+            self._db.execute(sentence_table.SCHEMA)
             if create:
                 self._db.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
@@ -257,6 +259,8 @@ class Store:
             )
         if version < 3:
             self._migrate_to_3(version)
+        if version < 4:
+            self._migrate_to_4()
         if self.get_meta("dedup") != dedup.VERSION:
             self._redo_signatures()
 
@@ -271,7 +275,24 @@ class Store:
         with self.transaction() as db:
             if "pages" not in {r[1] for r in db.execute("PRAGMA table_info(articles)")}:
                 db.execute("ALTER TABLE articles ADD COLUMN pages TEXT")
-            self.set_meta(db, "schema_version", str(SCHEMA_VERSION))
+            self.set_meta(db, "schema_version", "3")
+
+    def _migrate_to_4(self) -> None:
+        """Sentence vectors move from a float16 blob per passage to one int8 row per distinct
+        sentence (index/sentence_vectors.py): converted, not encoded again, in one transaction,
+        so a crash leaves schema 3 whole. The freed pages are reused by later ingests; `newsqa
+        index compact` gives them back to the disk."""
+        with self.transaction() as db:
+            if int(self.get_meta("schema_version") or 1) >= 4:
+                return  # another process migrated it while this one waited
+            columns = {r[1] for r in db.execute("PRAGMA table_info(passages)")}
+            if "sentence_vectors" in columns:
+                dimension = int(self.get_meta("dimension") or 0)
+                if dimension:
+                    sentence_table.migrate_passage_blobs(db, dimension)
+                else:
+                    db.execute("ALTER TABLE passages DROP COLUMN sentence_vectors")
+            self.set_meta(db, "schema_version", "4")
 
     def _redo_signatures(self) -> None:
         """Signatures of another shingle size cannot be compared with new ones: make them all
@@ -433,6 +454,7 @@ class Store:
             )
             db.execute(f"DELETE FROM passages WHERE article_id IN ({marks})", chunk)
             db.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk)
+        sentence_table.delete_articles(db, article_ids)
 
     @staticmethod
     def insert_article(
@@ -447,7 +469,8 @@ class Store:
     ) -> list[int]:
         """Insert one article with its passages and vectors; returns the new passage ids.
 
-        `sentence_vectors`, one (sentences x dimension) array per passage, are stored as float16.
+        `sentence_vectors`, one (sentences x dimension) array per passage, are stored once per
+        distinct sentence, as int8 (index/sentence_vectors.py).
         """
         db.execute(
             "INSERT INTO articles (id, title, text, url, source, published, origin, content_hash, "
@@ -467,13 +490,10 @@ class Store:
             ),
         )
         ids = []
-        for n, (passage, vector) in enumerate(zip(passages, vectors, strict=True)):
-            per_sentence = None
-            if sentence_vectors is not None:
-                per_sentence = np.asarray(sentence_vectors[n], np.float16).tobytes()
+        for passage, vector in zip(passages, vectors, strict=True):
             cursor = db.execute(
-                "INSERT INTO passages (article_id, ordinal, start, text, sentences, embedding, "
-                "sentence_vectors) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO passages (article_id, ordinal, start, text, sentences, embedding) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     article.id,
                     passage.ordinal,
@@ -481,7 +501,6 @@ class Store:
                     passage.text,
                     json.dumps(passage.sentences),
                     np.asarray(vector, np.float32).tobytes(),
-                    per_sentence,
                 ),
             )
             pid = int(cursor.lastrowid or 0)
@@ -490,6 +509,8 @@ class Store:
                 (pid, article.title, passage.text),
             )
             ids.append(pid)
+        if sentence_vectors is not None:
+            sentence_table.insert(db, article.id, passages, sentence_vectors)
         return ids
 
     @staticmethod
@@ -699,18 +720,13 @@ class Store:
         self, ids: Sequence[int], dimension: int
     ) -> dict[int, NDArray[np.float32]]:
         """Stored per-sentence vectors by passage id; passages stored without them are left out."""
-        out: dict[int, NDArray[np.float32]] = {}
-        for i in range(0, len(ids), 500):
-            chunk = [int(x) for x in ids[i : i + 500]]
-            marks = ",".join("?" * len(chunk))
-            for pid, blob in self.query(
-                f"SELECT id, sentence_vectors FROM passages WHERE id IN ({marks}) "
-                "AND sentence_vectors IS NOT NULL",
-                chunk,
-            ):
-                vectors = np.frombuffer(blob, dtype=np.float16).reshape(-1, dimension)
-                out[int(pid)] = vectors.astype(np.float32)
-        return out
+        with self._lock:
+            try:
+                return sentence_table.read(self._db, ids, dimension)
+            except sqlite3.DatabaseError as e:
+                if is_corruption(e):
+                    raise damaged(self.path, e) from e
+                raise IndexCorruptError(f"database {self.path} failed ({e})") from e
 
     def iter_embeddings(
         self, dimension: int, batch: int = 10_000
@@ -730,21 +746,12 @@ class Store:
 
     def iter_vectors_with_sentences(
         self, dimension: int, batch: int = 5_000
-    ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.float32], list[bytes | None]]]:
-        """All stored (ids, vectors, sentence vector blobs), in id order, a batch at a time."""
-        last = -1
-        while True:
-            rows = self.query(
-                "SELECT id, embedding, sentence_vectors FROM passages WHERE id > ? "
-                "ORDER BY id LIMIT ?",
-                (last, batch),
-            )
-            if not rows:
-                return
-            ids = np.array([r[0] for r in rows], dtype=np.int64)
-            vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-            yield ids, vectors.reshape(len(rows), dimension), [r[2] for r in rows]
-            last = int(ids[-1])
+    ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.float32], list[NDArray[np.float32] | None]]]:
+        """All stored (ids, vectors, sentence vectors or None), in id order, a batch at a time."""
+        for ids, vectors in self.iter_embeddings(dimension, batch):
+            with self._lock:
+                found = sentence_table.read_range(self._db, int(ids[0]), int(ids[-1]), dimension)
+            yield ids, vectors, [found.get(int(i)) for i in ids]
 
     @staticmethod
     def repair_vectors(
@@ -756,7 +763,7 @@ class Store:
             blob = np.asarray(vector, np.float32).tobytes()
             db.execute("UPDATE passages SET embedding = ? WHERE id = ?", (blob, passage_id))
         if drop:
-            db.execute("UPDATE passages SET sentence_vectors = NULL WHERE id = ?", (passage_id,))
+            sentence_table.delete_passage(db, passage_id)
 
     def passage_ids(self, filters: Filters) -> NDArray[np.int64]:
         where, params = filters.sql()

@@ -39,6 +39,12 @@ SQL_POINTS = {
     "sql-insert-fts": "INSERT INTO passages_fts",
     "sql-delete-passages": "DELETE FROM passages WHERE",
     "sql-set-meta": "INSERT OR REPLACE INTO meta",
+    "sql-insert-sentences": "INSERT OR REPLACE INTO sentence_vectors",
+}
+# Statements only a schema migration runs, when the index is opened (tests/test_sentence_vectors.py)
+MIGRATION_POINTS = {
+    "sql-migrate-sentences": "INSERT OR IGNORE INTO sentence_vectors",
+    "sql-drop-column": "ALTER TABLE passages DROP COLUMN",
 }
 FUNCTION_POINTS = (
     "os.replace",
@@ -78,8 +84,8 @@ def killing(real: Callable[..., Any], n: int, after: bool) -> Callable[..., Any]
 
 def install(point: str, n: int, after: bool) -> None:
     """Wrap the function named by `point` so that its nth call is the last thing this does."""
-    if point in SQL_POINTS:
-        prefix = SQL_POINTS[point]
+    if point in SQL_POINTS or point in MIGRATION_POINTS:
+        prefix = {**SQL_POINTS, **MIGRATION_POINTS}[point]
         calls = 0
 
         class KillingConnection(sqlite3.Connection):
@@ -91,6 +97,18 @@ def install(point: str, n: int, after: bool) -> None:
                     if calls == n and not after:
                         die()
                 cursor = super().execute(sql, *args)
+                if hit and calls == n and after:
+                    die()
+                return cursor
+
+            def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+                nonlocal calls
+                hit = sql.lstrip().startswith(prefix)
+                if hit:
+                    calls += 1
+                    if calls == n and not after:
+                        die()
+                cursor = super().executemany(sql, *args)
                 if hit and calls == n and after:
                     die()
                 return cursor
@@ -143,7 +161,8 @@ def install(point: str, n: int, after: bool) -> None:
             HashEncoder.encode_documents, n, after
         )
     else:
-        raise SystemExit(f"unknown crash point {point!r}; choose from {', '.join(POINTS)}")
+        known = ", ".join([*POINTS, *MIGRATION_POINTS])
+        raise SystemExit(f"unknown crash point {point!r}; choose from {known}")
 
 
 def articles(batch: list[dict[str, str]]) -> list[Article]:

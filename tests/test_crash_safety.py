@@ -174,6 +174,7 @@ CRASHES = [
     ("sql-insert-passage", 1, True, "before"),
     ("sql-insert-passage", 5, False, "before"),
     ("sql-insert-fts", 2, True, "before"),
+    ("sql-insert-sentences", 2, True, "before"),
     ("Store.insert_article", 2, False, "before"),
     ("Store.insert_article", 4, True, "before"),
     ("Store.insert_quotes", 2, True, "before"),

@@ -1,0 +1,225 @@
+"""Sentence vectors stored once per distinct sentence, as int8, and the migration of schema 3's
+float16 vectors per passage: converted without encoding, and whole or not at all when killed."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from corpus.types import Article
+from index import Archive
+from index import sentence_vectors as sentence_table
+from index.archive import DATABASE
+from index.store import Store
+from tests.fakes import HashEncoder, RandomEncoder
+
+REPO = Path(__file__).resolve().parent.parent
+HARNESS = REPO / "tests" / "crash_harness.py"
+WORDS = "harbour minister sanctions oil tariff glass furnace ferry council bridge envoy bank"
+
+
+def make(n: int) -> Article:
+    rng, words = random.Random(n), WORDS.split()
+    text = " ".join(
+        f"Report {n} says the {rng.choice(words)} and the {rng.choice(words)} moved in week {i}."
+        for i in range(14)
+    )
+    return Article(id=f"a{n:03d}", title=f"Story {n}", text=text, origin=f"test:{n}")
+
+
+ARTICLES = [make(n) for n in range(12)]
+
+
+def build(directory: Path, encoder: HashEncoder, articles: int = len(ARTICLES)) -> None:
+    with Archive.open(directory, encoder, create=True) as archive:
+        archive.add(ARTICLES if articles <= len(ARTICLES) else [make(n) for n in range(articles)])
+
+
+def all_sentences(archive: Archive) -> tuple[list[tuple[int, int]], list[str]]:
+    """Every (passage id, sentence number) of the archive, with the sentence's text."""
+    refs, texts = [], []
+    for item in archive.articles():
+        for passage in archive.store.article_passages(item.info.id):
+            for n, (s, e) in enumerate(passage.sentences):
+                refs.append((passage.id or 0, n))
+                texts.append(passage.text[s:e])
+    return refs, texts
+
+
+def to_schema_3(directory: Path, dimension: int) -> dict[int, bytes]:
+    """Rewrite a schema 4 database as schema 3 stored it (float16 vectors per passage, every
+    shared sentence again); returns those blobs by passage id."""
+    store = Store(directory / DATABASE)
+    ids = [r[0] for r in store.query("SELECT id FROM passages ORDER BY id")]
+    vectors = store.sentence_vectors(ids, dimension)
+    store.close()
+    blobs = {pid: v.astype(np.float16).tobytes() for pid, v in vectors.items()}
+    db = sqlite3.connect(directory / DATABASE)
+    with db:
+        db.execute("ALTER TABLE passages ADD COLUMN sentence_vectors BLOB")
+        db.executemany(
+            "UPDATE passages SET sentence_vectors = ? WHERE id = ?",
+            [(blob, pid) for pid, blob in blobs.items()],
+        )
+        db.execute("DROP TABLE sentence_vectors")
+        db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    db.close()
+    return blobs
+
+
+def schema(directory: Path) -> tuple[str, bool, int]:
+    """Schema version, whether passages still hold float16 vectors, and sentence rows stored."""
+    db = sqlite3.connect(f"file:{directory / DATABASE}?mode=ro", uri=True)
+    try:
+        version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        column = "sentence_vectors" in {r[1] for r in db.execute("PRAGMA table_info(passages)")}
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_schema")}
+        rows = 0
+        if "sentence_vectors" in tables:
+            rows = db.execute("SELECT count(*) FROM sentence_vectors").fetchone()[0]
+    finally:
+        db.close()
+    return str(version), column, int(rows)
+
+
+def test_int8_rows_hold_a_vector_within_half_a_step() -> None:
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((50, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors[3] = 0.0  # a zero vector comes back as zeros, not NaN
+    vectors[4, 10] = np.nan  # a damaged one stays visibly damaged
+    blobs = sentence_table.encode_rows(vectors)
+    assert {len(b) for b in blobs} == {4 + 384}
+    back = sentence_table.decode_rows(blobs, 384)
+    sound = [i for i in range(50) if i != 4]
+    step = np.abs(vectors[sound]).max(axis=1) / 127
+    assert (np.abs(back[sound] - vectors[sound]) <= step[:, None] / 2 + 1e-7).all()
+    assert np.array_equal(back[3], np.zeros(384, np.float32))
+    assert np.isnan(back[4]).all()
+    unit = [i for i in sound if i != 3]
+    cosines = (back[unit] * vectors[unit]).sum(axis=1) / np.linalg.norm(back[unit], axis=1)
+    assert cosines.min() > 0.999
+
+
+def test_each_distinct_sentence_is_stored_once(tmp_path: Path) -> None:
+    encoder = RandomEncoder(dimension=64)
+    build(tmp_path / "index", encoder)
+    with Archive.open(tmp_path / "index", encoder) as archive:
+        refs, texts = all_sentences(archive)
+        distinct = {
+            (p.article_id, p.start + s)
+            for item in archive.articles()
+            for p in archive.store.article_passages(item.info.id)
+            for s, _ in p.sentences
+        }
+        rows = archive.store.query("SELECT count(*) FROM sentence_vectors")[0][0]
+        assert len(refs) > rows == len(distinct)  # passages overlap: fewer rows than references
+        calls = len(encoder.calls)
+        found = archive.sentence_vectors(refs, texts)
+        assert len(encoder.calls) == calls  # all read back, nothing encoded
+    expected = encoder.encode_documents(texts)
+    assert np.abs(found - expected).max() < 0.5 / 127 * np.abs(expected).max() + 1e-6
+    assert ((found * expected).sum(axis=1) / np.linalg.norm(found, axis=1)).min() > 0.999
+
+
+def test_schema_3_is_converted_without_encoding_and_answers_the_same(tmp_path: Path) -> None:
+    encoder = RandomEncoder(dimension=64)
+    directory = tmp_path / "index"
+    build(directory, encoder)
+    with Archive.open(directory, encoder) as archive:
+        refs, texts = all_sentences(archive)
+        before = archive.sentence_vectors(refs, texts)
+        hits = [(h.passage.id, round(h.score, 6)) for h in archive.search("harbour oil", 8)]
+    blobs = to_schema_3(directory, 64)
+    assert schema(directory) == ("3", True, 0)
+    calls = len(encoder.calls)
+    with Archive.open(directory, encoder) as archive:
+        assert schema(directory) == ("4", False, len({tuple(v) for v in before.tolist()}))
+        assert archive.check() == []
+        after = archive.sentence_vectors(refs, texts)
+        assert len(encoder.calls) == calls  # converted, not encoded again
+        assert [(h.passage.id, round(h.score, 6)) for h in archive.search("harbour oil", 8)] == hits
+    old = np.stack(
+        [np.frombuffer(blobs[pid], np.float16).reshape(-1, 64)[n] for pid, n in refs]
+    ).astype(np.float32)
+    assert old.shape == after.shape
+    assert np.abs(after - old).max() <= np.abs(old).max() / 127 / 2 + 1e-3
+
+
+@pytest.fixture(scope="module")
+def schema_3(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A schema 3 index, and what it holds once migrated."""
+    work = tmp_path_factory.mktemp("migrate")
+    build(work / "template", HashEncoder(), articles=100)  # more passages than one batch
+    blobs = to_schema_3(work / "template", 64)
+    assert len(blobs) > 256  # the migration's batch: a kill after the first is halfway
+    shutil.copytree(work / "template", work / "migrated")
+    with Archive.open(work / "migrated", HashEncoder()) as archive:
+        migrated = archive.store.query("SELECT * FROM sentence_vectors ORDER BY article_id, start")
+    return {"template": work / "template", "blobs": blobs, "migrated": migrated}
+
+
+@pytest.mark.parametrize(
+    "crash",
+    [
+        "sql-migrate-sentences:1:after",  # halfway: some sentences converted
+        "sql-drop-column:1",  # all converted, the old column not yet dropped
+        "sql-drop-column:1:after",
+        "sql-commit:1",  # everything done but the commit
+    ],
+)
+def test_a_migration_killed_halfway_leaves_schema_3_whole(
+    schema_3: dict[str, Any], tmp_path: Path, crash: str
+) -> None:
+    directory = tmp_path / "index"
+    shutil.copytree(schema_3["template"], directory)
+    command = [sys.executable, str(HARNESS), str(directory), "[]", "--crash", crash]
+    done = subprocess.run(command, capture_output=True, timeout=60, cwd=REPO)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+    assert schema(directory) == ("3", True, 0)
+    db = sqlite3.connect(f"file:{directory / DATABASE}?mode=ro", uri=True)
+    kept = dict(db.execute("SELECT id, sentence_vectors FROM passages"))
+    db.close()
+    assert kept == schema_3["blobs"]
+    with Archive.open(directory, HashEncoder()) as archive:  # opened again: it completes
+        assert archive.check() == []
+        again = archive.store.query("SELECT * FROM sentence_vectors ORDER BY article_id, start")
+    assert again == schema_3["migrated"]
+
+
+def test_damaged_sentence_vectors_are_found_and_dropped_by_rebuild(tmp_path: Path) -> None:
+    encoder = HashEncoder()
+    directory = tmp_path / "index"
+    build(directory, encoder)
+    with Archive.open(directory, encoder) as archive:
+        rows = archive.store.query("SELECT article_id, start, vector FROM sentence_vectors")
+        article_id, start, blob = rows[5]
+        damaged = np.array([np.nan], np.float32).tobytes() + blob[4:]
+        with archive.store.transaction() as db:
+            db.execute(
+                "UPDATE sentence_vectors SET vector = ? WHERE article_id = ? AND start = ?",
+                (damaged, article_id, start),
+            )
+        [problem] = archive.check()
+        assert "sentence vectors not finite" in problem
+        archive.rebuild(encoder)
+        assert archive.check() == []
+        left = archive.store.query(
+            "SELECT count(*) FROM sentence_vectors WHERE article_id = ? AND start = ?",
+            (article_id, start),
+        )
+        assert left == [(0,)]
+        refs, texts = all_sentences(archive)
+        found = archive.sentence_vectors(refs, texts)  # the dropped ones encoded on demand
+    assert np.isfinite(found).all()
+
