@@ -136,8 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="the SQuAD JSON file, or the SciFact or RealTime QA folder")
     p.add_argument("--out", required=True, metavar="DIR", help="where to write the JSONL files")
 
-    p = command("index", commands.index_maintenance, "check or rebuild the index directory")
-    p.add_argument("action", choices=["check", "rebuild"])
+    p = command(
+        "index", commands.index_maintenance, "check, rebuild or compact the index directory"
+    )
+    p.add_argument("action", choices=["check", "rebuild", "compact"])
 
     p = command("feeds", feed_commands.feeds, "follow feeds: add, list or remove them")
     p.add_argument("action", choices=["add", "list", "remove"])

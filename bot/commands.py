@@ -24,6 +24,7 @@ from corpus.errors import NewsqaError
 from corpus.readers import ReadLimits, count_articles, stream_input
 from corpus.types import Article, ArticleInfo, ReadFailure
 from index import ArchiveError, Filters, Hit, IngestReport
+from index.space import human_size
 from index.vectors import AUTO_THRESHOLD
 
 EXIT_INTERRUPTED = 130  # the shell's code for a command stopped by SIGINT
@@ -292,6 +293,8 @@ def search(args: argparse.Namespace) -> int:
 def index_maintenance(args: argparse.Namespace) -> int:
     if args.action == "rebuild":
         return _rebuild(args)
+    if args.action == "compact":
+        return _compact(args)
     try:
         archive = open_archive(args.settings, seed_bundled=False, check_model=False)
     except ArchiveError as e:
@@ -311,6 +314,17 @@ def index_maintenance(args: argparse.Namespace) -> int:
         )
         return 1
     print(f"ok: {args.settings.index_dir}")
+    return 0
+
+
+def _compact(args: argparse.Namespace) -> int:
+    """Give the database's free pages back to the disk."""
+    with open_archive(args.settings, seed_bundled=False, check_model=False) as archive:
+        before, after = archive.compact()
+    print(
+        f"compacted {args.settings.index_dir}/newsqa.sqlite: {human_size(before)} -> "
+        f"{human_size(after)}"
+    )
     return 0
 
 

@@ -732,6 +732,16 @@ class Archive(Searching):
             postings.save(self.directory / postings_file(generation))
         self._stamp_loaded, self._postings = stamp, postings
 
+    def compact(self) -> tuple[int, int]:
+        """Give the database's free pages back to the disk (left by a schema migration or by
+        removed articles; later writes would reuse them anyway); returns its size in bytes
+        before and after. Needs about the database's size free meanwhile."""
+        path = self.directory / DATABASE
+        before = path.stat().st_size
+        with self._write_lock(), disk_space(self.directory, lambda: before, "compacting"):
+            self.store.vacuum()
+        return before, path.stat().st_size
+
     # reading
 
     def stats(self) -> dict[str, object]:

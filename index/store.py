@@ -341,6 +341,13 @@ class Store:
             finally:
                 self._db.execute("COMMIT")
 
+    def vacuum(self) -> None:
+        """Rewrite the database without its free pages (SQLite's VACUUM: crash-safe, it goes
+        through the journal), then shrink the write-ahead log."""
+        with self._lock:
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def apply_schema(self, script: str) -> None:
         """Create the tables of a store module that shares this connection (feeds, follows), if
         they are missing: its `CREATE ... IF NOT EXISTS` statements, in one transaction."""

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bot.cli import main
 from corpus.types import Article
 from index import Archive
 from index import sentence_vectors as sentence_table
@@ -223,3 +224,22 @@ def test_damaged_sentence_vectors_are_found_and_dropped_by_rebuild(tmp_path: Pat
         found = archive.sentence_vectors(refs, texts)  # the dropped ones encoded on demand
     assert np.isfinite(found).all()
 
+
+def test_compact_gives_free_pages_back(
+    fake_cli_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build(fake_cli_index, HashEncoder(), articles=100)
+    to_schema_3(fake_cli_index, 64)
+    with Archive.open(fake_cli_index, HashEncoder()) as archive:  # migrated
+        archive.remove([f"a{n:03d}" for n in range(0, 100, 2)])  # their pages are free now
+        free = archive.store.query("PRAGMA freelist_count")[0][0]
+        hits = [(h.passage.id, round(h.score, 6)) for h in archive.search("ferry envoy", 8)]
+    assert free > 0
+    size = (fake_cli_index / DATABASE).stat().st_size
+    assert main(["index", "compact"]) == 0
+    assert capsys.readouterr().out.startswith(f"compacted {fake_cli_index}/newsqa.sqlite: ")
+    assert (fake_cli_index / DATABASE).stat().st_size < size
+    with Archive.open(fake_cli_index, HashEncoder()) as archive:
+        assert archive.store.query("PRAGMA freelist_count")[0][0] == 0
+        assert archive.check() == []
+        assert [(h.passage.id, round(h.score, 6)) for h in archive.search("ferry envoy", 8)] == hits
