@@ -76,7 +76,11 @@ class AnswerConfig:
 
     candidates: int = 8  # passages whose sentences compete
     max_groups: int = 3  # evidence groups per page of an answer
-    max_group_sentences: int = 3
+    # sentences a group may show around its evidence: a fact needs its sentence and at most one
+    # of context (chosen on the RealTime QA tuning half, docs/quality.md); a quote runs on over
+    # several sentences and its speaker is often named in another
+    max_group_sentences: int = 2
+    max_quote_sentences: int = 3
     lexical_weight: float = 1.0
     threshold: float = 0.75  # abstain when no group's relevance reaches this
     merge_margin: float = 1.0  # log-odds: a neighbour merges into a group if this close
@@ -245,7 +249,8 @@ def context_range(sentences: Sequence[_Sentence], i: int, limit: int = 3) -> tup
             last += 1  # "…” the speaker said" in the next sentence
         elif first > 0 and group_text.lstrip().startswith(_OPEN):
             first -= 1
-    if _ANNOUNCES.search(sentences[last].text) and last + 1 < len(sentences):
+    announced = _ANNOUNCES.search(sentences[last].text) is not None and last + 1 < len(sentences)
+    if announced:
         last += 1  # "... Tour 2020 dates:": what it announces is in the next sentence or line
     lead = sentences[first].text
     group_text = " ".join(s.text for s in sentences[first : last + 1])
@@ -254,9 +259,9 @@ def context_range(sentences: Sequence[_Sentence], i: int, limit: int = 3) -> tup
     if first > 0 and (unnamed or quoted):
         first -= 1  # "he said": keep the sentence that says who "he" is
     while last - first + 1 > limit:
-        if last > i:
+        if last > i and not (announced and first < i):
             last -= 1
-        else:
+        else:  # what a sentence announces outweighs who "he" is: the citation names the article
             first += 1
     while (
         last + 1 < len(sentences)
@@ -540,7 +545,7 @@ class Answerer:
             source = articles[info.id]
             first = source.index_containing(quote.sentence_start)
             last = max(first, source.index_containing(quote.sentence_end - 1))
-            context = context_range(source.sentences, first, self.config.max_group_sentences)
+            context = context_range(source.sentences, first, self.config.max_quote_sentences)
             a, b, passage = self._fit(source, min(first, context[0]), max(last, context[1]), first)
             groups.append(_Group(source, a, b, first, passage, 1.0, 1.0))
         if not q.speaker.topic or not groups:

@@ -67,6 +67,17 @@ def test_context_range(texts: list[str], i: int, expected: tuple[int, int]) -> N
     assert context_range(sentences(*texts), i) == expected
 
 
+def test_a_two_sentence_group_keeps_what_its_sentence_announces() -> None:
+    """Groups of facts show two sentences at most (AnswerConfig); trimming one drops who "he"
+    is, which the citation's article says, before the list the sentence announces."""
+    limit = AnswerConfig().max_group_sentences
+    group = sentences("The coach spoke on Friday.", "He named the signings:", "Smith and Jones.")
+    assert limit == 2 and context_range(group, 1, limit) == (1, 2)
+    assert context_range(group, 1, 3) == (0, 2)
+    said = sentences("Lavrov spoke.", "He said options remain.", "Other.")
+    assert context_range(said, 1, limit) == (0, 1)  # nothing announced: the name stays
+
+
 def test_context_never_exceeds_the_limit() -> None:
     group = sentences("A.", "“B.", "C.", "D,” he said.", "E.")
     first, last = context_range(group, 2, limit=2)
