@@ -712,11 +712,7 @@ class Archive(Searching):
                 Store.repair_vectors(
                     db, item.passage_id, again.get(item.passage_id), item.sentences
                 )
-            db.execute("DELETE FROM passages_fts")
-            db.execute(
-                "INSERT INTO passages_fts (rowid, title, text) SELECT p.id, a.title, p.text "
-                "FROM passages p JOIN articles a ON a.id = p.article_id"
-            )
+            db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
             for article in self.store.articles_without_quotes():
                 Store.insert_quotes(db, article.id, extract_quotes(article))
             for article_id, text in self.store.articles_without_signature():

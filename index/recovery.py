@@ -322,7 +322,7 @@ def _traces(
                 (str(r[1]), "") for r in rows if r[1] is not None and str(r[1]) not in traces
             )
     titles: set[str] = set()
-    with contextlib.suppress(sqlite3.DatabaseError):  # FTS5 keeps its own copy of each title
+    with contextlib.suppress(sqlite3.DatabaseError):  # schema 4 and older: FTS5's copy of titles
         rows, _ = _readable_rows(db, "passages_fts_content", "c0")
         for rowid, title in rows:
             if not isinstance(title, str):
@@ -332,6 +332,12 @@ def _traces(
                 traces[article_id] = title
             else:
                 titles.add(title)
+    with contextlib.suppress(sqlite3.DatabaseError):  # the covering index of articles' metadata
+        for article_id, title in db.execute(
+            "SELECT id, title FROM articles INDEXED BY articles_info"
+        ):
+            if isinstance(article_id, str) and isinstance(title, str):
+                traces[article_id] = title
     return traces, titles
 
 

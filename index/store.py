@@ -30,9 +30,10 @@ from index.space import is_disk_full
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-SCHEMA_VERSION = 4  # 2: passages.sentence_vectors (float16, one row per sentence of the passage)
+SCHEMA_VERSION = 5  # 2: passages.sentence_vectors (float16, one row per sentence of the passage)
 # 3: articles.pages (JSON: the offset in the text where each page starts, for PDF and the like)
 # 4: sentence vectors in their own table, each sentence once, int8 (index/sentence_vectors.py)
+# 5: the full-text index reads titles and texts from the passages (FTS5 external content)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -89,8 +90,17 @@ CREATE INDEX IF NOT EXISTS quotes_article ON quotes(article_id);
 CREATE TABLE IF NOT EXISTS quotes_done (
     article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE
 );
+"""
+# FTS5 reads a passage's title and text from this view when it needs them (to delete a row's
+# tokens, to rebuild) instead of keeping its own copy: an external-content table (schema 5).
+# Writers keep the two in step: a passage enters the index after its row, and leaves it before.
+FULL_TEXT = """
+CREATE VIEW IF NOT EXISTS passages_fts_source AS
+    SELECT p.id AS id, a.title AS title, p.text AS text
+    FROM passages p JOIN articles a ON a.id = p.article_id;
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
-    title, text, tokenize = 'porter unicode61 remove_diacritics 2'
+    title, text, content = 'passages_fts_source', content_rowid = 'id',
+    tokenize = 'porter unicode61 remove_diacritics 2'
 );
 """
 # An article's metadata without its text: the columns after `text` live beyond its overflow pages,
@@ -235,6 +245,8 @@ class Store:
             # IF NOT EXISTS throughout: on an older index this adds what it lacks, else nothing
             self._db.executescript(SCHEMA)
             self._db.execute(sentence_table.SCHEMA)
+            if not self._has_table("passages_fts"):  # older ones get it from `_migrate_to_5`
+                self._db.executescript(FULL_TEXT)
             if create:
                 self._db.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
@@ -261,6 +273,8 @@ class Store:
             self._migrate_to_3(version)
         if version < 4:
             self._migrate_to_4()
+        if version < 5:
+            self._migrate_to_5()
         if self.get_meta("dedup") != dedup.VERSION:
             self._redo_signatures()
 
@@ -293,6 +307,24 @@ class Store:
                 else:
                     db.execute("ALTER TABLE passages DROP COLUMN sentence_vectors")
             self.set_meta(db, "schema_version", "4")
+
+    def _migrate_to_5(self) -> None:
+        """The full-text index made again over the passages (external content), without its own
+        copy of every title and text (77 MB of the real 96,208-passage archive). Its tokens and
+        row ids are the same, so the BM25 postings file stays valid. One transaction."""
+        with self.transaction() as db:
+            if int(self.get_meta("schema_version") or 1) >= 5:
+                return
+            db.execute("DROP TABLE IF EXISTS passages_fts")
+            for statement in FULL_TEXT.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
+            self.set_meta(db, "schema_version", "5")
+
+    def _has_table(self, name: str) -> bool:
+        found = self._db.execute("SELECT 1 FROM sqlite_schema WHERE name = ?", (name,))
+        return found.fetchone() is not None
 
     def _redo_signatures(self) -> None:
         """Signatures of another shingle size cannot be compared with new ones: make them all
@@ -889,7 +921,8 @@ class Store:
         with self._lock:
             self._scratch()
             if ids is None:
-                rows = [r[0] for r in self._db.execute("SELECT rowid FROM passages_fts")]
+                indexed = self._db.execute("SELECT id FROM passages_fts_docsize ORDER BY id")
+                rows = [r[0] for r in indexed]
                 self._db.execute(
                     "CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_tokens "
                     "USING fts5vocab(main, passages_fts, instance)"
@@ -943,9 +976,14 @@ class Store:
                 )
         except sqlite3.DatabaseError as e:
             problems.append(f"full-text index: {e}")
-        orphans = self.query(
-            "SELECT count(*) FROM passages_fts WHERE rowid NOT IN (SELECT id FROM passages)"
-        )[0][0]
+        # the index's own list of rows (a scan of passages_fts reads the passages themselves)
+        orphans, missing = self.query(
+            "SELECT (SELECT count(*) FROM passages_fts_docsize WHERE id NOT IN "
+            "(SELECT id FROM passages)), (SELECT count(*) FROM passages WHERE id NOT IN "
+            "(SELECT id FROM passages_fts_docsize))"
+        )[0]
         if orphans:
             problems.append(f"full-text index: {orphans} rows without a passage")
+        if missing:
+            problems.append(f"full-text index: {missing} passages not indexed")
         return problems

@@ -45,6 +45,8 @@ SQL_POINTS = {
 MIGRATION_POINTS = {
     "sql-migrate-sentences": "INSERT OR IGNORE INTO sentence_vectors",
     "sql-drop-column": "ALTER TABLE passages DROP COLUMN",
+    "sql-drop-fts": "DROP TABLE IF EXISTS passages_fts",
+    "sql-rebuild-fts": "INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')",
 }
 FUNCTION_POINTS = (
     "os.replace",

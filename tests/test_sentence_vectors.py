@@ -20,7 +20,7 @@ from corpus.types import Article
 from index import Archive
 from index import sentence_vectors as sentence_table
 from index.archive import DATABASE
-from index.store import Store
+from index.store import SCHEMA_VERSION, TOKENIZE, Filters, Store
 from tests.fakes import HashEncoder, RandomEncoder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,8 +57,9 @@ def all_sentences(archive: Archive) -> tuple[list[tuple[int, int]], list[str]]:
 
 
 def to_schema_3(directory: Path, dimension: int) -> dict[int, bytes]:
-    """Rewrite a schema 4 database as schema 3 stored it (float16 vectors per passage, every
-    shared sentence again); returns those blobs by passage id."""
+    """Rewrite a database of the current schema as schema 3 stored it (float16 vectors per
+    passage, every shared sentence again; a full-text index with its own copy of the text);
+    returns those blobs by passage id."""
     store = Store(directory / DATABASE)
     ids = [r[0] for r in store.query("SELECT id FROM passages ORDER BY id")]
     vectors = store.sentence_vectors(ids, dimension)
@@ -72,18 +73,29 @@ def to_schema_3(directory: Path, dimension: int) -> dict[int, bytes]:
             [(blob, pid) for pid, blob in blobs.items()],
         )
         db.execute("DROP TABLE sentence_vectors")
+        db.execute("DROP TABLE passages_fts")
+        db.execute("DROP VIEW passages_fts_source")
+        db.execute(
+            f"CREATE VIRTUAL TABLE passages_fts USING fts5(title, text, tokenize='{TOKENIZE}')"
+        )
+        db.execute(
+            "INSERT INTO passages_fts (rowid, title, text) SELECT p.id, a.title, p.text "
+            "FROM passages p JOIN articles a ON a.id = p.article_id"
+        )
         db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     db.close()
     return blobs
 
 
 def schema(directory: Path) -> tuple[str, bool, int]:
-    """Schema version, whether passages still hold float16 vectors, and sentence rows stored."""
+    """Schema version, whether passages still hold float16 vectors, and sentence rows stored
+    (and that the full-text index keeps its own copy of the text until schema 5 and not after)."""
     db = sqlite3.connect(f"file:{directory / DATABASE}?mode=ro", uri=True)
     try:
         version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
         column = "sentence_vectors" in {r[1] for r in db.execute("PRAGMA table_info(passages)")}
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_schema")}
+        assert ("passages_fts_content" in tables) == (int(version) < 5)
         rows = 0
         if "sentence_vectors" in tables:
             rows = db.execute("SELECT count(*) FROM sentence_vectors").fetchone()[0]
@@ -144,7 +156,8 @@ def test_schema_3_is_converted_without_encoding_and_answers_the_same(tmp_path: P
     assert schema(directory) == ("3", True, 0)
     calls = len(encoder.calls)
     with Archive.open(directory, encoder) as archive:
-        assert schema(directory) == ("4", False, len({tuple(v) for v in before.tolist()}))
+        rows = len({tuple(v) for v in before.tolist()})
+        assert schema(directory) == (str(SCHEMA_VERSION), False, rows)
         assert archive.check() == []
         after = archive.sentence_vectors(refs, texts)
         assert len(encoder.calls) == calls  # converted, not encoded again
@@ -163,23 +176,39 @@ def schema_3(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     build(work / "template", HashEncoder(), articles=100)  # more passages than one batch
     blobs = to_schema_3(work / "template", 64)
     assert len(blobs) > 256  # the migration's batch: a kill after the first is halfway
+    db = sqlite3.connect(work / "template" / DATABASE)
+    found = db.execute(
+        "SELECT rowid FROM passages_fts WHERE passages_fts MATCH 'ferry OR envoy' ORDER BY rank"
+    ).fetchall()
+    db.close()
     shutil.copytree(work / "template", work / "migrated")
     with Archive.open(work / "migrated", HashEncoder()) as archive:
         migrated = archive.store.query("SELECT * FROM sentence_vectors ORDER BY article_id, start")
-    return {"template": work / "template", "blobs": blobs, "migrated": migrated}
+        bm25 = archive.store.bm25('"ferry" OR "envoy"', 1000, Filters(), (1.0, 1.0))
+    assert len(found) == len(bm25) > 10
+    return {
+        "template": work / "template",
+        "blobs": blobs,
+        "migrated": migrated,
+        "found": found,
+        "bm25": bm25,
+    }
 
 
 @pytest.mark.parametrize(
-    "crash",
+    ("crash", "left"),
     [
-        "sql-migrate-sentences:1:after",  # halfway: some sentences converted
-        "sql-drop-column:1",  # all converted, the old column not yet dropped
-        "sql-drop-column:1:after",
-        "sql-commit:1",  # everything done but the commit
+        ("sql-migrate-sentences:1:after", "3"),  # halfway: some sentences converted
+        ("sql-drop-column:1", "3"),  # all converted, the old column not yet dropped
+        ("sql-drop-column:1:after", "3"),
+        ("sql-commit:1", "3"),  # everything done but the commit
+        ("sql-drop-fts:1:after", "4"),  # schema 4 committed; the old full-text index dropped
+        ("sql-rebuild-fts:1:after", "4"),  # the new one built, not committed
+        ("sql-commit:2", "4"),
     ],
 )
-def test_a_migration_killed_halfway_leaves_schema_3_whole(
-    schema_3: dict[str, Any], tmp_path: Path, crash: str
+def test_a_migration_killed_halfway_leaves_the_last_schema_whole(
+    schema_3: dict[str, Any], tmp_path: Path, crash: str, left: str
 ) -> None:
     directory = tmp_path / "index"
     shutil.copytree(schema_3["template"], directory)
@@ -187,13 +216,24 @@ def test_a_migration_killed_halfway_leaves_schema_3_whole(
     done = subprocess.run(command, capture_output=True, timeout=60, cwd=REPO)
     assert done.returncode == -signal.SIGKILL, done.stderr
 
-    assert schema(directory) == ("3", True, 0)
     db = sqlite3.connect(f"file:{directory / DATABASE}?mode=ro", uri=True)
-    kept = dict(db.execute("SELECT id, sentence_vectors FROM passages"))
+    if left == "3":
+        assert schema(directory) == ("3", True, 0)
+        kept = dict(db.execute("SELECT id, sentence_vectors FROM passages"))
+        assert kept == schema_3["blobs"]
+    else:
+        assert schema(directory) == ("4", False, len(schema_3["migrated"]))
+    found = db.execute(  # the old full-text index is whole
+        "SELECT rowid FROM passages_fts WHERE passages_fts MATCH 'ferry OR envoy' ORDER BY rank"
+    ).fetchall()
     db.close()
-    assert kept == schema_3["blobs"]
+    assert found == schema_3["found"]
     with Archive.open(directory, HashEncoder()) as archive:  # opened again: it completes
         assert archive.check() == []
+        assert (
+            archive.store.bm25('"ferry" OR "envoy"', 1000, Filters(), (1.0, 1.0))
+            == (schema_3["bm25"])
+        )
         again = archive.store.query("SELECT * FROM sentence_vectors ORDER BY article_id, start")
     assert again == schema_3["migrated"]
 
