@@ -144,3 +144,36 @@ def test_a_damaged_file_is_set_aside_and_conversations_start_afresh(tmp_path: Pa
     store.save(Conversation("c", [turn(1, 0.0)]), now=0.0)
     assert store.load("c", now=1.0).turns == [turn(1, 0.0)]
     assert (tmp_path / "conversations.sqlite.damaged").exists()
+
+
+def test_store_threads_share_the_file_and_a_removed_file_is_made_again(tmp_path: Path) -> None:
+    """Each thread keeps its own connection; what one saves another reads, another process
+    (another store) too; a file removed under a running store is made again, not written to
+    unseen."""
+    import threading
+
+    store = ConversationStore(tmp_path)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for k in range(20):
+                store.save(Conversation(f"t{n}-{k}", [turn(k, 1.0)]), now=1.0)
+        except BaseException as e:  # reported below: pytest does not see other threads' errors
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and store.count() == 80
+    assert ConversationStore(tmp_path).load("t3-19", now=2.0).turns == [turn(19, 1.0)]
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"conversations.sqlite{suffix}").unlink(missing_ok=True)
+    store.save(Conversation("after", [turn(1, 3.0)]), now=3.0)
+    assert ConversationStore(tmp_path).load("after", now=4.0).turns == [turn(1, 3.0)]
+    assert store.count() == 1
+    store.close()
+    assert store.load("after", now=4.0).turns == [turn(1, 3.0)]  # a closed store opens again
+    store.close()

@@ -141,6 +141,7 @@ class BotServices:
         return self.answerer.archive
 
     def close(self) -> None:
+        self.conversations.close()
         self.archive.close()
 
     def ask(self, question: str, offset: int = 0) -> Answer:
