@@ -58,11 +58,11 @@ def test_rate_limited_alerts_wait_and_outsiders_get_none(archive: Archive) -> No
     desk.scan()
     bot, services = FakeBot(), Services(desk)
     state = State(AccessPolicy(allowed_users=frozenset({ALICE})))
-    limiter = RateLimiter(1, 3600.0)
+    limiter, broadcast = RateLimiter(1, 3600.0), RateLimiter(30, 1.0)
 
     async def deliver_all() -> None:
         for batch in desk.batches():
-            await _deliver(bot, services, state, limiter, batch)  # type: ignore[arg-type]
+            await _deliver(bot, services, state, limiter, batch, broadcast)  # type: ignore[arg-type]
 
     asyncio.run(deliver_all())
     assert [m.chat_id for m in bot.sent] == [ALICE]
@@ -74,6 +74,48 @@ def test_rate_limited_alerts_wait_and_outsiders_get_none(archive: Archive) -> No
     assert len(bot.sent) == 1  # over the limit: nothing sent...
     [[waiting]] = desk.batches()  # ...and the alert still waits
     assert waiting.article.id == "b"
+
+
+def test_alerts_to_many_followers_are_paced_as_bulk_notifications(
+    archive: Archive, monkeypatch: Any
+) -> None:
+    """Alerts go out at most `broadcast`'s rate (Telegram: about 30 a second to different
+    chats); nothing is dropped for it. A fake clock: the test does not wait."""
+    import bot.telegram.desk as desk_module
+
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    monkeypatch.setattr(desk_module.asyncio, "sleep", sleep)
+    desk = AlertDesk(archive.store)
+    desk.scan()
+    followers = range(1000, 1007)
+    for user in followers:
+        desk.follow(user, user, "night ferry")
+    archive.add([make_article("a", "The night ferry sails at ten.", url="https://n.x/a")])
+    desk.scan()
+    sent_at: list[float] = []
+
+    class Clocked(FakeBot):
+        async def send_message(self, chat_id: int, text: str, **kw: Any) -> None:
+            sent_at.append(now[0])
+            await super().send_message(chat_id, text, **kw)
+
+    bot, services = Clocked(), Services(desk)
+    state = State(AccessPolicy())
+    limiter, broadcast = RateLimiter(5, 3600.0), RateLimiter(2, 1.0, clock=lambda: now[0])
+
+    async def deliver_all() -> None:
+        for batch in desk.batches():
+            await _deliver(bot, services, state, limiter, batch, broadcast)  # type: ignore[arg-type]
+
+    asyncio.run(deliver_all())
+    assert sorted(m.chat_id for m in bot.sent) == list(followers)  # every follower, once
+    assert sent_at[:2] == [0.0, 0.0]  # a burst of the bucket's size, then spaced
+    assert all(b - a > 0.49 for a, b in zip(sent_at[1:], sent_at[2:], strict=False))
+    assert sent_at[-1] >= 2.5
 
 
 def test_admins_are_told_once_when_a_feed_starts_failing() -> None:

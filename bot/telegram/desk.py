@@ -28,7 +28,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ParseMode
+from telegram.constants import FloodLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, InlineQueryHandler
 
@@ -295,13 +295,16 @@ async def deliver_alerts(bot: Bot, context_data: dict[str, Any], every: float) -
     bot_state = context_data["newsqa"]
     services: DeskServices = context_data["newsqa_desk"]
     limiter = RateLimiter(bot_state.settings.telegram_alert_limit, 3600.0)
+    # Alerts are bulk notifications: Telegram allows about 30 a second to different chats (Bot
+    # FAQ). Replies to questions are not, and are not paced (bot.telegram.app.build).
+    broadcast = RateLimiter(int(FloodLimit.MESSAGES_PER_SECOND), 1.0)
     while True:
         try:
             for result in services.newly_failing():
                 await _tell_admins(bot, bot_state.settings.telegram_admins, result)
             batches = await asyncio.to_thread(services.alert_batches)
             for batch in batches:
-                await _deliver(bot, services, bot_state, limiter, batch)
+                await _deliver(bot, services, bot_state, limiter, batch, broadcast)
         except Exception:  # one bad round must not end the alerts
             log.exception("delivering alerts failed")
         await asyncio.sleep(every)
@@ -320,7 +323,12 @@ async def _tell_admins(bot: Bot, admins: tuple[int, ...], result: PollResult) ->
 
 
 async def _deliver(
-    bot: Bot, services: DeskServices, bot_state: Any, limiter: RateLimiter, batch: list[Alert]
+    bot: Bot,
+    services: DeskServices,
+    bot_state: Any,
+    limiter: RateLimiter,
+    batch: list[Alert],
+    broadcast: RateLimiter,
 ) -> None:
     first = batch[0].pending
     if not bot_state.policy.permits(first.user_id, first.chat_id):
@@ -339,6 +347,7 @@ async def _deliver(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
 
+        await _paced(broadcast)
         try:
             await with_retry(send)
         except Forbidden:
@@ -347,6 +356,15 @@ async def _deliver(
         except TelegramError as e:
             log.warning("an alert to chat %s was lost: %s", first.chat_id, e)
             return
+
+
+async def _paced(limiter: RateLimiter) -> None:
+    """Take a token of `limiter`, waiting for one if none is left (one task takes them, so
+    the one it waited for is still there)."""
+    wait = limiter.acquire(0)
+    if wait > 0:
+        await asyncio.sleep(wait + 0.001)
+        limiter.acquire(0)
 
 
 class NewsDesk:
