@@ -68,6 +68,12 @@ _VALUES = (NUMBER, MONEY)  # "how many", "how much": an answer shows a number
 # whole articles kept between answers, counted in passages (3.1 KB each with their sentences,
 # measured with tracemalloc on the real archive): a typical news article has 27, a live blog 900
 _KEPT_PASSAGES = 10_000
+# A speaker question scores every quote of the speaker; only the best few by their sentences'
+# stored vectors are encoded whole (a prolific speaker has hundreds: 12 ms each), and the texts
+# encoded are kept for the next questions about the same people.
+_QUOTES_ENCODED = 16
+_KEPT_QUOTE_VECTORS = 4_096
+_KEPT_SPEAKERS = 256
 
 
 @dataclass(frozen=True)
@@ -199,6 +205,17 @@ class _ArticleText:
             return self
         return _ArticleText(info, self.passages, self.sentences, also)
 
+    @cached_property
+    def sentence_refs(self) -> dict[int, tuple[int, int]]:
+        """Each sentence's start -> (a passage holding it, its number there): where its stored
+        vector is found."""
+        refs: dict[int, tuple[int, int]] = {}
+        for p in self.passages:
+            if p.id is not None:
+                for n, (s, _) in enumerate(p.sentences):
+                    refs.setdefault(p.start + s, (p.id, n))
+        return refs
+
     def index_containing(self, offset: int) -> int:
         """The sentence holding a character offset (the last one starting at or before it)."""
         return max((i for i, s in enumerate(self.sentences) if s.start <= offset), default=0)
@@ -307,6 +324,8 @@ class Answerer:
         self._texts: OrderedDict[tuple[int, str], _ArticleText] = OrderedDict()
         self._kept_passages = 0
         self._texts_lock = threading.Lock()
+        self._quote_vectors: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
+        self._speaker_names: OrderedDict[tuple[int, str], list[str]] = OrderedDict()
 
     def _articles(
         self, wanted: Sequence[tuple[ArticleInfo, tuple[ArticleInfo, ...]]]
@@ -533,7 +552,7 @@ class Answerer:
         matches, and its words; so the same calibrated threshold applies. With no topic, the
         earliest quotes come first."""
         assert q.speaker is not None
-        names = [n for n in self.archive.speaker_names() if same_person(n, q.speaker.speaker)]
+        names = self._names_of(q.speaker.speaker)
         found = [
             (quote, info)
             for quote, info in self.archive.quotes_of([speaker_key(n) for n in names])
@@ -551,12 +570,76 @@ class Answerer:
         if not q.speaker.topic or not groups:
             return self._distinct(groups)
         weights = self._term_weights(q.terms)
-        quoted = self.archive.encoder.encode_documents([g.text for g in groups])
+        lexical = [self.config.lexical_weight * coverage(g.text, weights) for g in groups]
+        if len(groups) > _QUOTES_ENCODED:  # shortlist by the sentences' stored vectors
+            rough = self._rough_cosines(groups, query_vector)
+            order = sorted(range(len(groups)), key=lambda n: -(rough[n] + lexical[n]))
+            keep = sorted(order[:_QUOTES_ENCODED])
+            groups, lexical = [groups[n] for n in keep], [lexical[n] for n in keep]
+        quoted = self._encode_quotes([g.text for g in groups])
         scored = []
-        for g, cosine in zip(groups, quoted @ query_vector, strict=True):
-            relevance = float(cosine) + self.config.lexical_weight * coverage(g.text, weights)
+        for g, vector, words in zip(groups, quoted, lexical, strict=True):
+            relevance = float(vector @ query_vector) + words
             scored.append(replace(g, score=relevance, relevance=relevance))
         return self._distinct(scored)
+
+    def _names_of(self, speaker: str) -> list[str]:
+        """The archive's names for a speaker ("Trump", "President Donald Trump"): a scan of
+        every quoted name, kept per generation for the next question about them."""
+        key = (self.archive.generation, speaker)
+        with self._texts_lock:
+            names = self._speaker_names.get(key)
+        if names is None:
+            names = [n for n in self.archive.speaker_names() if same_person(n, speaker)]
+            with self._texts_lock:
+                self._speaker_names[key] = names
+                while len(self._speaker_names) > _KEPT_SPEAKERS:
+                    self._speaker_names.popitem(last=False)
+        return names
+
+    def _rough_cosines(
+        self, groups: Sequence[_Group], query_vector: NDArray[np.float32]
+    ) -> list[float]:
+        """Each group's closeness to the question from its sentences' stored vectors (their
+        mean's cosine): cheap, close to encoding the group whole, good enough to shortlist."""
+        refs: list[tuple[int, int]] = []
+        texts: list[str] = []
+        rows: list[list[int]] = []
+        for g in groups:
+            where = g.article.sentence_refs
+            rows.append([])
+            for sentence in g.article.sentences[g.first : g.last + 1]:
+                if sentence.start in where:
+                    rows[-1].append(len(refs))
+                    refs.append(where[sentence.start])
+                    texts.append(sentence.text)
+        vectors = self.archive.sentence_vectors(refs, texts) if refs else None
+        out = []
+        for own in rows:
+            if not own or vectors is None:
+                out.append(-1.0)
+                continue
+            mean = vectors[own].sum(axis=0)
+            norm = float((mean @ mean) ** 0.5)
+            out.append(float(mean @ query_vector) / norm if norm else -1.0)
+        return out
+
+    def _encode_quotes(self, texts: list[str]) -> list[NDArray[np.float32]]:
+        """The encoder's vectors of quote texts, those encoded for an earlier question kept."""
+        with self._texts_lock:
+            kept = {t: self._quote_vectors[t] for t in texts if t in self._quote_vectors}
+            for t in kept:
+                self._quote_vectors.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in kept))
+        if missing:
+            fresh = self.archive.encoder.encode_documents(missing)
+            with self._texts_lock:
+                for t, vector in zip(missing, fresh, strict=True):
+                    kept[t] = vector
+                    self._quote_vectors[t] = vector
+                while len(self._quote_vectors) > _KEPT_QUOTE_VECTORS:
+                    self._quote_vectors.popitem(last=False)
+        return [kept[t] for t in texts]
 
     def _term_weights(self, terms: Sequence[str]) -> TermWeights:
         return term_weights(self.archive, terms, self.archive.passage_count)

@@ -21,6 +21,7 @@ from bot.answer import (
 from corpus.types import ArticleInfo, Passage
 from index import Archive
 from tests.conftest import make_article
+from tests.fakes import HashEncoder
 
 
 def sentences(*texts: str) -> list[_Sentence]:
@@ -260,3 +261,29 @@ def test_the_articles_kept_between_answers_are_bounded(
         kept = sum(len(text.passages) for text in answerer._texts.values())
         assert kept == answerer._kept_passages <= 3
     assert answerer._texts  # the newest are kept
+
+
+def test_a_prolific_speaker_is_answered_from_a_shortlist_of_quotes(
+    archive: Archive, fake_encoder: HashEncoder
+) -> None:
+    """Every quote of a speaker is ranked by its sentences' stored vectors and words; only a
+    shortlist is encoded whole, and quotes encoded once are kept for the next question."""
+    from bot.answer import _QUOTES_ENCODED
+
+    topics = ["the harbour", "the budget", "the schools", "the roads", "the trains"]
+    archive.add(
+        [
+            make_article(f"m{n}", f"“We discussed {topics[n % 5]} at length ({n}),” Lavrov said.")
+            for n in range(3 * _QUOTES_ENCODED)
+        ]
+        + [make_article("s", "“Sanctions against Russia are a dead end,” Lavrov said on Friday.")]
+    )
+    answerer = Answerer(archive, AnswerConfig(threshold=0.0))
+    fake_encoder.calls.clear()
+    answer = answerer.answer("What did Lavrov say about sanctions against Russia?")
+    assert answer.speaker == "Lavrov" and "a dead end" in answer.sentences[0].text
+    encoded = sum(fake_encoder.calls)
+    assert _QUOTES_ENCODED <= encoded <= _QUOTES_ENCODED + 2  # the shortlist, and the question
+    fake_encoder.calls.clear()
+    again = answerer.answer("What did Lavrov say about sanctions against Russia?")
+    assert again.text == answer.text and sum(fake_encoder.calls) <= 2  # nothing encoded again
