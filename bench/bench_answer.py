@@ -88,6 +88,27 @@ def run(tree: Path, index: Path, args: argparse.Namespace, fts5: bool = False) -
     return result
 
 
+TOPICS = ("the economy", "the war", "China", "immigration", "the election", "tariffs")
+
+
+def speaker_questions(index: Path, n: int) -> list[str]:
+    """'What did X say about T?' for the index's `n` most quoted speakers, three topics each
+    (rotating), the kind of question the RealTime QA set lacks."""
+    sys.path.insert(0, str(ROOT))
+    from index.store import Store
+
+    store = Store(index / "newsqa.sqlite")
+    try:
+        speakers = [name for name, _ in store.speakers()[:n]]
+    finally:
+        store.close()
+    return [
+        f"What did {speaker} say about {topic}?"
+        for i, speaker in enumerate(speakers)
+        for topic in TOPICS[i % 3 : i % 3 + 3]
+    ]
+
+
 def build(directory: Path, limit: int) -> None:
     """An index of the first `limit` real articles, through the real ingest path and model."""
     sys.path.insert(0, str(ROOT))
@@ -104,6 +125,11 @@ def main() -> None:
     parser.add_argument("--index", type=Path, help="an existing index (nothing is built)")
     parser.add_argument("--limit", type=int, default=300, help="articles to build one from")
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument(
+        "--speaker-questions", type=int, metavar="N",
+        help="instead of --questions: 'What did X say about T?' for the N most quoted speakers "
+        "of the index (three topics each)",
+    )  # fmt: skip
     parser.add_argument("--baseline", type=Path, help="another checkout of newsqa")
     parser.add_argument("--baseline-index", type=Path, help="the baseline's copy of --index")
     parser.add_argument("--rounds", type=int, default=3)
@@ -122,6 +148,13 @@ def main() -> None:
             index = Path(tmp) / "index"
             build(index, args.limit)
         built = time.perf_counter() - started
+        if args.speaker_questions:
+            args.questions = Path(tmp) / "speaker-questions.jsonl"
+            args.questions.write_text(
+                "".join(json.dumps({"question": q}) + "\n"
+                        for q in speaker_questions(index, args.speaker_questions)),
+                "utf-8",
+            )  # fmt: skip
         base_tree = args.baseline or ROOT
         base_index = args.baseline_index or index
         name = f"baseline {args.baseline}" if args.baseline else "baseline: FTS5 bm25()"
@@ -143,6 +176,10 @@ def main() -> None:
                   f"{statistics.median(mine['seconds']) * 1000:.1f} ms, baseline "
                   f"{statistics.median(theirs['seconds']) * 1000:.1f} ms", flush=True)  # fmt: skip
     same = sum(a == b for a, b in zip(mine["answers"], theirs["answers"], strict=True))
+    same_first = sum(
+        a.split("\n\n")[0] == b.split("\n\n")[0]
+        for a, b in zip(mine["answers"], theirs["answers"], strict=True)
+    )
     source = args.index or f"{args.limit} articles, built in {built:.0f} s"
     print(f"# answer latency on real news, {today()}, {os.cpu_count()} cores, "
           f"{mine['passages']:,} passages ({source}), "
@@ -151,7 +188,8 @@ def main() -> None:
     print(row("answer (this checkout)", ours_s))
     print(row(name, base_s))
     print(f"ratio of medians ours/baseline {ours_s['median_ms'] / base_s['median_ms']:.3f}; "
-          f"same answer text for {same}/{len(mine['answers'])} questions")  # fmt: skip
+          f"same answer text for {same}/{len(mine['answers'])} questions, "
+          f"same first paragraph for {same_first}")  # fmt: skip
     keys = sorted({k for p in ours_parts for k in p})
     medians = [f"{k} {statistics.median(p.get(k, 0.0) for p in ours_parts):.1f}" for k in keys]
     print("ours, median parts (ms): " + ", ".join(medians))
