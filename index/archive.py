@@ -52,7 +52,7 @@ from index.postings import Postings, postings_file
 from index.search import SearchConfig, Searching
 from index.sentences import encode_sentences
 from index.space import disk_space, is_disk_full
-from index.store import Store, StoredArticle
+from index.store import Store, StoredArticle, as_stored
 from index.vectors import FLAT, VectorIndex
 
 if TYPE_CHECKING:
@@ -300,7 +300,7 @@ class Archive(Searching):
                 ]:
                     again.append((article, digest, passages))
                     continue
-                vectors = np.stack([np.frombuffer(blob, np.float32) for _, blob, _ in stored])
+                vectors = np.stack([vector for _, vector, _ in stored])
                 change.inserts.append((article, digest, passages, vectors))
                 sentences = [vectors for _, _, vectors in stored if vectors is not None]
                 if len(sentences) == len(stored):  # else encoded when an answer needs them
@@ -525,8 +525,10 @@ class Archive(Searching):
         change.sentence_vectors.update(
             encode_sentences(self.encoder, [(a.id, passages) for a, _, passages in pending])
         )
-        vectors = self.encoder.encode_documents(
-            [embedding_text(a.title, p.text) for a, _, passages in pending for p in passages]
+        vectors = as_stored(
+            self.encoder.encode_documents(
+                [embedding_text(a.title, p.text) for a, _, passages in pending for p in passages]
+            )
         )
         offset = 0
         for article, digest, passages in pending:
@@ -568,7 +570,7 @@ class Archive(Searching):
         passages = [p for _, _, ps, _ in change.inserts for p in ps]
         # measured: 3,000 articles (27,000 passages, 64 dimensions) took 93 MB of SQLite
         # a sentence's int8 vector and key, counted for every passage it is in (a bound)
-        rows = sum(4 * len(p.text.encode()) + 4 * d + (d + 40) * len(p.sentences) for p in passages)
+        rows = sum(4 * len(p.text.encode()) + 2 * d + (d + 40) * len(p.sentences) for p in passages)
         rows += sum(2 * len(a.text.encode()) for a, _, _, _ in change.inserts)
         return (len(self._vectors) + len(passages)) * (4 * d + 8 + POSTINGS_BYTES) + rows
 
@@ -680,8 +682,8 @@ class Archive(Searching):
         found = self.store.passages(passage_ids)
         ids = sorted(found)
         texts = [embedding_text(found[i][1].title, found[i][0].text) for i in ids]
-        vectors = encoder.encode_documents(texts)
-        return {i: np.asarray(vectors[n], np.float32) for n, i in enumerate(ids)}
+        vectors = as_stored(encoder.encode_documents(texts))
+        return {i: vectors[n] for n, i in enumerate(ids)}
 
     def _commit_rebuild(
         self,

@@ -28,7 +28,7 @@ from index.archive import DATABASE, Archive, locked, vectors_file
 from index.encoder import Encoder
 from index.errors import IndexCorruptError
 from index.manifest import MANIFEST, Manifest, read_manifest, write_manifest
-from index.store import Store
+from index.store import Store, as_stored
 from index.vectors import FLAT
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ class Salvaged:
     meta: dict[str, str]
     articles: list[tuple[Article, str, str]]  # (article, content hash, added)
     # by article: each passage with its vector and its sentences' vectors (None: not readable)
-    passages: dict[str, list[tuple[Passage, bytes, NDArray[np.float32] | None]]]
+    passages: dict[str, list[tuple[Passage, NDArray[np.float32], NDArray[np.float32] | None]]]
     unreadable: dict[str, int]  # table -> rows (at most) that could not be read
     known: dict[str, str | None]  # every article id the indexes still list, with its origin
     traces: dict[str, str] = field(default_factory=dict)  # ids other tables name -> title or ""
@@ -248,17 +248,22 @@ def salvage(path: Path, dimension_hint: int | None = None) -> Salvaged:
                     db.execute("SELECT rowid, origin FROM articles INDEXED BY articles_origin")
                 )
             known = {str(i): origins.get(r) for r, i in ids}
-        passages: dict[str, list[tuple[Passage, bytes, NDArray[np.float32] | None]]] = {}
-        columns = "article_id, ordinal, start, text, sentences, embedding"
-        with contextlib.suppress(sqlite3.DatabaseError):  # schema 2-3 kept them per passage
-            if "sentence_vectors" in {r[1] for r in db.execute("PRAGMA table_info(passages)")}:
-                columns += ", sentence_vectors"
+        passages: dict[str, list[tuple[Passage, NDArray[np.float32], NDArray[np.float32] | None]]]
+        passages = {}
+        columns = "article_id, ordinal, start, text, sentences"
+        with contextlib.suppress(sqlite3.DatabaseError):
+            old = {r[1] for r in db.execute("PRAGMA table_info(passages)")}
+            # before schema 6 the passage's float32 vector was in its row; before 4, its
+            # sentences' float16 vectors too
+            columns += ", embedding" if "embedding" in old else ", NULL"
+            columns += ", sentence_vectors" if "sentence_vectors" in old else ""
         try:
             rows, unreadable["passages"] = _readable_rows(db, "passages", columns)
         except sqlite3.DatabaseError:
             rows = []
         traces, titles = _traces(db, rows)
         sentences = _sentence_rows(db, dimension)
+        vectors = _passage_vectors(db, dimension)
         for r in rows:
             try:
                 spans = tuple((int(a), int(b)) for a, b in json.loads(r[5]))
@@ -266,8 +271,13 @@ def salvage(path: Path, dimension_hint: int | None = None) -> Salvaged:
             except (TypeError, ValueError):
                 continue
             if isinstance(r[6], bytes) and len(r[6]) == 4 * dimension:
-                vectors = _passage_sentences(passage, r[7:], sentences, dimension)
-                passages.setdefault(passage.article_id, []).append((passage, r[6], vectors))
+                vector = as_stored(np.frombuffer(r[6], np.float32))
+            elif passage.id in vectors:
+                vector = vectors[passage.id]
+            else:
+                continue
+            found = _passage_sentences(passage, r[7:], sentences, dimension)
+            passages.setdefault(passage.article_id, []).append((passage, vector, found))
     finally:
         db.close()
     if not articles and (known or unreadable.get("articles")):
@@ -276,6 +286,18 @@ def salvage(path: Path, dimension_hint: int | None = None) -> Salvaged:
         )
     unread = {k: v for k, v in unreadable.items() if v}
     return Salvaged(meta, articles, passages, unread, known, traces, titles)
+
+
+def _passage_vectors(db: sqlite3.Connection, dimension: int) -> dict[int, NDArray[np.float32]]:
+    """The readable rows of the passage vector table (schema 6), by passage id."""
+    with contextlib.suppress(sqlite3.DatabaseError):
+        rows, _ = _readable_rows(db, "passage_vectors", "vector")
+        return {
+            int(pid): np.frombuffer(v, np.float16).astype(np.float32)
+            for pid, v in rows
+            if isinstance(v, bytes) and len(v) == 2 * dimension
+        }
+    return {}
 
 
 def _sentence_rows(db: sqlite3.Connection, dimension: int) -> dict[tuple[str, int], bytes]:

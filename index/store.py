@@ -30,10 +30,11 @@ from index.space import is_disk_full
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-SCHEMA_VERSION = 5  # 2: passages.sentence_vectors (float16, one row per sentence of the passage)
+SCHEMA_VERSION = 6  # 2: passages.sentence_vectors (float16, one row per sentence of the passage)
 # 3: articles.pages (JSON: the offset in the text where each page starts, for PDF and the like)
 # 4: sentence vectors in their own table, each sentence once, int8 (index/sentence_vectors.py)
 # 5: the full-text index reads titles and texts from the passages (FTS5 external content)
+# 6: passage vectors in their own table, as float16 (the FAISS file is built from them)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -57,10 +58,15 @@ CREATE TABLE IF NOT EXISTS passages (
     ordinal INTEGER NOT NULL,
     start INTEGER NOT NULL,
     text TEXT NOT NULL,
-    sentences TEXT NOT NULL,
-    embedding BLOB NOT NULL
+    sentences TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id, ordinal);
+-- a passage's vector, float16: apart from the passage's text, so that a passage row (about 800
+-- bytes) shares its page with others instead of taking one of its own with a float32 vector
+CREATE TABLE IF NOT EXISTS passage_vectors (
+    id INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE,
+    vector BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS signatures (
     article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
     signature BLOB NOT NULL,
@@ -219,6 +225,17 @@ def _spans(stored: Iterable[str]) -> list[tuple[tuple[int, int], ...]]:
     return [tuple(map(tuple, spans)) for spans in json.loads(f"[{','.join(stored)}]")]
 
 
+def _float16(blob: bytes) -> bytes:
+    """A float32 vector as stored before schema 6, as float16 bytes."""
+    return np.frombuffer(blob, np.float32).astype(np.float16).tobytes()
+
+
+def as_stored(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Vectors as the database keeps them (float16), back in float32: what the FAISS file is
+    given too, so that it and the database hold the very same vectors."""
+    return np.asarray(vectors, np.float32).astype(np.float16).astype(np.float32)
+
+
 def _pages(value: str | None) -> tuple[int, ...]:
     return tuple(int(x) for x in json.loads(value)) if value else ()
 
@@ -275,6 +292,8 @@ class Store:
             self._migrate_to_4()
         if version < 5:
             self._migrate_to_5()
+        if version < 6:
+            self._migrate_to_6()
         if self.get_meta("dedup") != dedup.VERSION:
             self._redo_signatures()
 
@@ -321,6 +340,24 @@ class Store:
                     db.execute(statement)
             db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
             self.set_meta(db, "schema_version", "5")
+
+    def _migrate_to_6(self) -> None:
+        """Passage vectors move from `passages.embedding` (float32) to `passage_vectors`
+        (float16), in one transaction. The FAISS file is left as it is: an IVF one already holds
+        float16 codes of the same vectors; a flat one differs from them by float16 rounding
+        (under 1e-3 in a cosine) until its next rebuild."""
+        with self.transaction() as db:
+            if int(self.get_meta("schema_version") or 1) >= 6:
+                return
+            if "embedding" in {r[1] for r in db.execute("PRAGMA table_info(passages)")}:
+                cursor = db.execute("SELECT id, embedding FROM passages ORDER BY id")
+                while rows := cursor.fetchmany(2000):
+                    db.executemany(
+                        "INSERT OR REPLACE INTO passage_vectors (id, vector) VALUES (?, ?)",
+                        [(pid, _float16(blob)) for pid, blob in rows],
+                    )
+                db.execute("ALTER TABLE passages DROP COLUMN embedding")
+            self.set_meta(db, "schema_version", "6")
 
     def _has_table(self, name: str) -> bool:
         found = self._db.execute("SELECT 1 FROM sqlite_schema WHERE name = ?", (name,))
@@ -491,6 +528,11 @@ class Store:
                 f"(SELECT id FROM passages WHERE article_id IN ({marks}))",
                 chunk,
             )
+            db.execute(
+                f"DELETE FROM passage_vectors WHERE id IN "
+                f"(SELECT id FROM passages WHERE article_id IN ({marks}))",
+                chunk,
+            )
             db.execute(f"DELETE FROM passages WHERE article_id IN ({marks})", chunk)
             db.execute(f"DELETE FROM articles WHERE id IN ({marks})", chunk)
         sentence_table.delete_articles(db, article_ids)
@@ -531,18 +573,21 @@ class Store:
         ids = []
         for passage, vector in zip(passages, vectors, strict=True):
             cursor = db.execute(
-                "INSERT INTO passages (article_id, ordinal, start, text, sentences, embedding) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO passages (article_id, ordinal, start, text, sentences) "
+                "VALUES (?, ?, ?, ?, ?)",
                 (
                     article.id,
                     passage.ordinal,
                     passage.start,
                     passage.text,
                     json.dumps(passage.sentences),
-                    np.asarray(vector, np.float32).tobytes(),
                 ),
             )
             pid = int(cursor.lastrowid or 0)
+            db.execute(
+                "INSERT INTO passage_vectors (id, vector) VALUES (?, ?)",
+                (pid, np.asarray(vector, np.float16).tobytes()),
+            )
             db.execute(
                 "INSERT INTO passages_fts (rowid, title, text) VALUES (?, ?, ?)",
                 (pid, article.title, passage.text),
@@ -750,9 +795,9 @@ class Store:
             chunk = [int(x) for x in ids[i : i + 500]]
             marks = ",".join("?" * len(chunk))
             for pid, blob in self.query(
-                f"SELECT id, embedding FROM passages WHERE id IN ({marks})", chunk
+                f"SELECT id, vector FROM passage_vectors WHERE id IN ({marks})", chunk
             ):
-                out[int(pid)] = np.frombuffer(blob, dtype=np.float32, count=dimension)
+                out[int(pid)] = np.frombuffer(blob, np.float16, count=dimension).astype(np.float32)
         return out
 
     def sentence_vectors(
@@ -774,12 +819,13 @@ class Store:
         last = -1
         while True:
             rows = self.query(
-                "SELECT id, embedding FROM passages WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+                "SELECT id, vector FROM passage_vectors WHERE id > ? ORDER BY id LIMIT ?",
+                (last, batch),
             )
             if not rows:
                 return
             ids = np.array([r[0] for r in rows], dtype=np.int64)
-            vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            vectors = np.frombuffer(b"".join(r[1] for r in rows), np.float16).astype(np.float32)
             yield ids, vectors.reshape(len(rows), dimension)
             last = int(ids[-1])
 
@@ -799,8 +845,11 @@ class Store:
         """Store a passage's vector encoded again (when given); with `drop`, forget its damaged
         sentence vectors (an answer encodes them again when it needs them)."""
         if vector is not None:
-            blob = np.asarray(vector, np.float32).tobytes()
-            db.execute("UPDATE passages SET embedding = ? WHERE id = ?", (blob, passage_id))
+            blob = np.asarray(vector, np.float16).tobytes()
+            db.execute(
+                "INSERT OR REPLACE INTO passage_vectors (id, vector) VALUES (?, ?)",
+                (passage_id, blob),
+            )
         if drop:
             sentence_table.delete_passage(db, passage_id)
 

@@ -228,7 +228,7 @@ def test_a_damaged_database_is_named_and_what_is_readable_is_saved(
 
 def test_salvage_keeps_readable_vectors_and_encodes_the_lost_ones(index_dir: Path) -> None:
     with Archive.open(index_dir, HashEncoder()) as archive:
-        passages = dict(archive.store.query("SELECT id, embedding FROM passages"))
+        passages = dict(archive.store.query("SELECT id, vector FROM passage_vectors"))
     garble_pages(index_dir / DATABASE, 0.3, 7)
     encoder = HashEncoder()
     report = salvage_index(index_dir, lambda model: encoder)
@@ -236,7 +236,7 @@ def test_salvage_keeps_readable_vectors_and_encodes_the_lost_ones(index_dir: Pat
     assert sum(encoder.calls) > 0
     with Archive.open(index_dir, HashEncoder()) as archive:
         assert archive.check() == []
-        kept = dict(archive.store.query("SELECT id, embedding FROM passages"))
+        kept = dict(archive.store.query("SELECT id, vector FROM passage_vectors"))
     assert set(kept.values()) & set(passages.values())  # stored vectors were reused
 
 
@@ -312,18 +312,18 @@ def test_nan_and_negated_stored_vectors_are_found_and_encoded_again(
     before = searches(index_dir)
     db = sqlite3.connect(index_dir / DATABASE)
     try:
-        rows = db.execute("SELECT id, embedding FROM passages ORDER BY id").fetchall()
+        rows = db.execute("SELECT id, vector FROM passage_vectors ORDER BY id").fetchall()
         nan, negated = rows[3:6], rows[40:44]
         with db:
             for pid, _ in nan:
                 db.execute(
-                    "UPDATE passages SET embedding = ? WHERE id = ?",
-                    (np.full(64, np.nan, np.float32).tobytes(), pid),
+                    "UPDATE passage_vectors SET vector = ? WHERE id = ?",
+                    (np.full(64, np.nan, np.float16).tobytes(), pid),
                 )
             for pid, blob in negated:
-                flipped = -np.frombuffer(blob, np.float32)
+                flipped = -np.frombuffer(blob, np.float16)
                 db.execute(
-                    "UPDATE passages SET embedding = ? WHERE id = ?", (flipped.tobytes(), pid)
+                    "UPDATE passage_vectors SET vector = ? WHERE id = ?", (flipped.tobytes(), pid)
                 )
     finally:
         db.close()

@@ -57,21 +57,24 @@ def all_sentences(archive: Archive) -> tuple[list[tuple[int, int]], list[str]]:
 
 
 def to_schema_3(directory: Path, dimension: int) -> dict[int, bytes]:
-    """Rewrite a database of the current schema as schema 3 stored it (float16 vectors per
-    passage, every shared sentence again; a full-text index with its own copy of the text);
-    returns those blobs by passage id."""
+    """Rewrite a database of the current schema as schema 3 stored it (float32 passage vectors
+    and float16 sentence vectors in each passage's row, every shared sentence again; a
+    full-text index with its own copy of the text); returns the sentence blobs by passage id."""
     store = Store(directory / DATABASE)
     ids = [r[0] for r in store.query("SELECT id FROM passages ORDER BY id")]
     vectors = store.sentence_vectors(ids, dimension)
+    passage_vectors = store.embeddings(ids, dimension)
     store.close()
     blobs = {pid: v.astype(np.float16).tobytes() for pid, v in vectors.items()}
     db = sqlite3.connect(directory / DATABASE)
     with db:
+        db.execute("ALTER TABLE passages ADD COLUMN embedding BLOB")
         db.execute("ALTER TABLE passages ADD COLUMN sentence_vectors BLOB")
         db.executemany(
-            "UPDATE passages SET sentence_vectors = ? WHERE id = ?",
-            [(blob, pid) for pid, blob in blobs.items()],
+            "UPDATE passages SET embedding = ?, sentence_vectors = ? WHERE id = ?",
+            [(passage_vectors[pid].tobytes(), blob, pid) for pid, blob in blobs.items()],
         )
+        db.execute("DROP TABLE passage_vectors")
         db.execute("DROP TABLE sentence_vectors")
         db.execute("DROP TABLE passages_fts")
         db.execute("DROP VIEW passages_fts_source")
@@ -88,12 +91,15 @@ def to_schema_3(directory: Path, dimension: int) -> dict[int, bytes]:
 
 
 def schema(directory: Path) -> tuple[str, bool, int]:
-    """Schema version, whether passages still hold float16 vectors, and sentence rows stored
-    (and that the full-text index keeps its own copy of the text until schema 5 and not after)."""
+    """Schema version, whether passages still hold float16 sentence vectors, and sentence rows
+    stored (and that the full-text index keeps its own copy of the text until schema 5, and the
+    passages their float32 vectors until schema 6, and not after)."""
     db = sqlite3.connect(f"file:{directory / DATABASE}?mode=ro", uri=True)
     try:
         version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-        column = "sentence_vectors" in {r[1] for r in db.execute("PRAGMA table_info(passages)")}
+        columns = {r[1] for r in db.execute("PRAGMA table_info(passages)")}
+        column = "sentence_vectors" in columns
+        assert ("embedding" in columns) == (int(version) < 6)
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_schema")}
         assert ("passages_fts_content" in tables) == (int(version) < 5)
         rows = 0
@@ -205,6 +211,10 @@ def schema_3(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ("sql-drop-fts:1:after", "4"),  # schema 4 committed; the old full-text index dropped
         ("sql-rebuild-fts:1:after", "4"),  # the new one built, not committed
         ("sql-commit:2", "4"),
+        ("sql-migrate-vectors:1:after", "5"),  # passage vectors: schema 5 committed
+        ("sql-drop-column:2", "5"),  # float16 copies made, the float32 column not yet dropped
+        ("sql-drop-column:2:after", "5"),
+        ("sql-commit:3", "5"),
     ],
 )
 def test_a_migration_killed_halfway_leaves_the_last_schema_whole(
@@ -222,7 +232,7 @@ def test_a_migration_killed_halfway_leaves_the_last_schema_whole(
         kept = dict(db.execute("SELECT id, sentence_vectors FROM passages"))
         assert kept == schema_3["blobs"]
     else:
-        assert schema(directory) == ("4", False, len(schema_3["migrated"]))
+        assert schema(directory) == (left, False, len(schema_3["migrated"]))
     found = db.execute(  # the old full-text index is whole
         "SELECT rowid FROM passages_fts WHERE passages_fts MATCH 'ferry OR envoy' ORDER BY rank"
     ).fetchall()
