@@ -23,7 +23,7 @@ from corpus import dedup
 from corpus.quotes import Quote, speaker_key
 from corpus.types import Article, ArticleInfo, Passage
 from index import sentence_vectors as sentence_table
-from index.errors import IndexCorruptError
+from index.errors import IndexCorruptError, IndexLockedError
 from index.postings import RawPostings
 from index.space import is_disk_full
 
@@ -243,6 +243,8 @@ def _pages(value: str | None) -> tuple[int, ...]:
 class Store:
     """One SQLite connection, shared by threads under a lock; writes go through `transaction()`."""
 
+    BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another process's
+
     def __init__(self, path: Path, *, create: bool = False):
         if not create and not path.exists():
             raise IndexCorruptError(
@@ -256,7 +258,7 @@ class Store:
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("PRAGMA busy_timeout = 10000")
+            self._db.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = FULL")
             # IF NOT EXISTS throughout: on an older index this adds what it lacks, else nothing
@@ -276,6 +278,12 @@ class Store:
         except sqlite3.DatabaseError as e:
             with contextlib.suppress(sqlite3.Error, AttributeError):
                 self._db.close()
+            if str(getattr(e, "sqlite_errorname", "")).startswith("SQLITE_BUSY"):
+                # an upgrade of a large archive holds the write lock for half a minute
+                raise IndexLockedError(
+                    f"another newsqa process is writing to or upgrading {path}; try again when "
+                    "it is done"
+                ) from e
             raise damaged(path, e) from e
 
     def _migrate(self) -> None:

@@ -20,6 +20,7 @@ from corpus.types import Article
 from index import Archive
 from index import sentence_vectors as sentence_table
 from index.archive import DATABASE
+from index.errors import IndexLockedError
 from index.store import SCHEMA_VERSION, TOKENIZE, Filters, Store
 from tests.fakes import HashEncoder, RandomEncoder
 
@@ -293,3 +294,24 @@ def test_compact_gives_free_pages_back(
         assert archive.store.query("PRAGMA freelist_count")[0][0] == 0
         assert archive.check() == []
         assert [(h.passage.id, round(h.score, 6)) for h in archive.search("ferry envoy", 8)] == hits
+
+
+def test_opening_while_another_process_upgrades_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not "damaged": the upgrade of a large archive holds the write lock for half a minute."""
+    directory = tmp_path / "index"
+    build(directory, HashEncoder())
+    to_schema_3(directory, 64)
+    upgrading = sqlite3.connect(directory / DATABASE, isolation_level=None)
+    upgrading.execute("BEGIN IMMEDIATE")
+    monkeypatch.setattr(Store, "BUSY_TIMEOUT_MS", 50)
+    try:
+        with pytest.raises(IndexLockedError, match="another newsqa process is writing to or "):
+            Store(directory / DATABASE)
+    finally:
+        upgrading.execute("ROLLBACK")
+        upgrading.close()
+    assert schema(directory) == ("3", True, 0)
+    Store(directory / DATABASE).close()  # once the lock is gone, it upgrades
+    assert schema(directory)[0] == str(SCHEMA_VERSION)
