@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 import threading
 from array import array
@@ -29,6 +30,8 @@ from index.space import is_disk_full
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+
+log = logging.getLogger("newsqa")
 
 SCHEMA_VERSION = 6  # 2: passages.sentence_vectors (float16, one row per sentence of the passage)
 # 3: articles.pages (JSON: the offset in the text where each page starts, for PDF and the like)
@@ -294,6 +297,13 @@ class Store:
                 f"database {self.path} has schema {version}, newer than this newsqa's "
                 f"{SCHEMA_VERSION}; upgrade newsqa"
             )
+        stored = self._db.execute("SELECT 1 FROM passages LIMIT 1").fetchone()
+        if version < SCHEMA_VERSION and stored:
+            log.warning(
+                "upgrading the index %s from schema %d to %d, once, in place: about half a "
+                "minute per 100,000 passages",
+                self.path.parent, version, SCHEMA_VERSION,
+            )  # fmt: skip
         if version < 3:
             self._migrate_to_3(version)
         if version < 4:

@@ -151,7 +151,9 @@ def test_each_distinct_sentence_is_stored_once(tmp_path: Path) -> None:
     assert ((found * expected).sum(axis=1) / np.linalg.norm(found, axis=1)).min() > 0.999
 
 
-def test_schema_3_is_converted_without_encoding_and_answers_the_same(tmp_path: Path) -> None:
+def test_schema_3_is_converted_without_encoding_and_answers_the_same(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     encoder = RandomEncoder(dimension=64)
     directory = tmp_path / "index"
     build(directory, encoder)
@@ -163,6 +165,7 @@ def test_schema_3_is_converted_without_encoding_and_answers_the_same(tmp_path: P
     assert schema(directory) == ("3", True, 0)
     calls = len(encoder.calls)
     with Archive.open(directory, encoder) as archive:
+        assert f"from schema 3 to {SCHEMA_VERSION}" in caplog.text  # said before the wait
         rows = len({tuple(v) for v in before.tolist()})
         assert schema(directory) == (str(SCHEMA_VERSION), False, rows)
         assert archive.check() == []
