@@ -16,7 +16,8 @@ path before the in-memory postings, index/postings.py).
     .venv/bin/python bench/bench_answer.py --limit 300 [--rounds 3]
 
 Prints each side's median, p95 and spread, the ratio, how many answer texts agree, the median
-parts (timings_ms) and, with `--profile`, where this checkout's time goes.
+parts (timings_ms), each side's peak resident memory (the answering process: model, index and
+all), the load average and, with `--profile`, where this checkout's time goes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -70,8 +72,9 @@ def child(index: Path, questions_file: Path, warm: int, fts5: bool, profile: boo
             profiler.disable()
             pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
         passages = archive.passage_count
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
     print(json.dumps({"seconds": seconds, "answers": answers, "parts": parts,
-                      "passages": passages}))  # fmt: skip
+                      "passages": passages, "peak_rss_mb": peak_mb}))  # fmt: skip
 
 
 def run(tree: Path, index: Path, args: argparse.Namespace, fts5: bool = False) -> dict:
@@ -162,6 +165,7 @@ def main() -> None:
         base: list[float] = []
         ours_parts: list[dict] = []
         mine = theirs = {}
+        peaks: dict[str, list[float]] = {"ours": [], "baseline": []}
         for n in range(args.rounds):
             sides = [(ROOT, index, False), (base_tree, base_index, args.baseline is None)]
             if n % 2:
@@ -172,9 +176,12 @@ def main() -> None:
             ours += mine["seconds"]
             base += theirs["seconds"]
             ours_parts += mine["parts"]
+            peaks["ours"].append(mine["peak_rss_mb"])
+            peaks["baseline"].append(theirs["peak_rss_mb"])
             print(f"round {n + 1}: ours median "
                   f"{statistics.median(mine['seconds']) * 1000:.1f} ms, baseline "
-                  f"{statistics.median(theirs['seconds']) * 1000:.1f} ms", flush=True)  # fmt: skip
+                  f"{statistics.median(theirs['seconds']) * 1000:.1f} ms, load average "
+                  f"{os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
     same = sum(a == b for a, b in zip(mine["answers"], theirs["answers"], strict=True))
     same_first = sum(
         a.split("\n\n")[0] == b.split("\n\n")[0]
@@ -193,6 +200,10 @@ def main() -> None:
     keys = sorted({k for p in ours_parts for k in p})
     medians = [f"{k} {statistics.median(p.get(k, 0.0) for p in ours_parts):.1f}" for k in keys]
     print("ours, median parts (ms): " + ", ".join(medians))
+    print("peak RSS of the answering process (MB, per round): "
+          + "; ".join(f"{side} " + ", ".join(f"{mb:.0f}" for mb in mbs)
+                      for side, mbs in peaks.items()))  # fmt: skip
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
