@@ -29,7 +29,6 @@ import json
 import random
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -43,6 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from corpus.split import SplitConfig, embedding_text, paragraphs, sentences, split_passages  # noqa: E402
 from corpus.types import Article  # noqa: E402
+from index.store import Store  # noqa: E402
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -65,9 +65,9 @@ class Template:
 
 
 class SentencePool:
-    """The distinct sentences of a real index, each with the vector it stores for it (float16)."""
+    """The distinct sentences of a real index, each with the vector it stores for it."""
 
-    def __init__(self, texts: list[str], vectors: NDArray[np.float16], templates: list[Template]):
+    def __init__(self, texts: list[str], vectors: NDArray[np.float32], templates: list[Template]):
         self.texts = texts
         self.vectors = vectors
         self.templates = templates
@@ -77,36 +77,34 @@ class SentencePool:
         self.ends_paragraph = [len(sentences(f"{text} {_NEXT}")) < 2 for text in texts]
 
     @classmethod
-    def read(cls, database: Path, dimension: int, split: SplitConfig) -> SentencePool:
-        """Every stored sentence with its vector, and every article as a template."""
-        db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-        try:
-            texts: list[str] = []
-            rows: list[NDArray[np.float16]] = []
-            seen: dict[str, int] = {}
-            query = "SELECT text, sentences, sentence_vectors FROM passages ORDER BY id"
-            for text, spans, blob in db.execute(query):
-                if not blob:
+    def read(cls, store: Store, dimension: int, split: SplitConfig) -> SentencePool:
+        """Every stored sentence of the real articles with its vector, and every real article as
+        a template (recombined ones, from an earlier run, are neither)."""
+        texts: list[str] = []
+        rows: list[NDArray[np.float32]] = []
+        seen: set[str] = set()
+        for ids, _, per_passage in store.iter_vectors_with_sentences(dimension):
+            found = store.passages([int(i) for i in ids])
+            for pid, vectors in zip(ids, per_passage, strict=True):
+                passage, info = found[int(pid)]
+                if vectors is None or info.origin == ORIGIN:
                     continue
-                vectors = np.frombuffer(blob, np.float16).reshape(-1, dimension)
-                for (s, e), vector in zip(json.loads(spans), vectors, strict=True):
-                    sentence = text[s:e]
+                for (s, e), vector in zip(passage.sentences, vectors, strict=True):
+                    sentence = passage.text[s:e]
                     if sentence not in seen:
-                        seen[sentence] = len(texts)
+                        seen.add(sentence)
                         texts.append(sentence)
                         rows.append(vector)
-            templates = []
-            query = "SELECT title, url, source, published, text FROM articles ORDER BY rowid"
-            for title, url, source, published, text in db.execute(query):
-                shape = tuple(
-                    n
-                    for a, b in paragraphs(text)
-                    if (n := len(sentences(text[a:b], split.max_sentence_chars)))
-                )
-                if shape:
-                    templates.append(Template(title, url, source, published, shape))
-        finally:
-            db.close()
+        templates = []
+        query = "SELECT title, url, source, published, text FROM articles WHERE origin != ?"
+        for title, url, source, published, text in store.query(query + " ORDER BY rowid", [ORIGIN]):
+            shape = tuple(
+                n
+                for a, b in paragraphs(text)
+                if (n := len(sentences(text[a:b], split.max_sentence_chars)))
+            )
+            if shape:
+                templates.append(Template(title, url, source, published, shape))
         return cls(texts, np.stack(rows), templates)
 
 
@@ -142,7 +140,7 @@ class LookupEncoder:
     """The stored vectors of the real model: a sentence's own, a passage's registered by
     `derive` beforehand; anything else (a sentence split differently) encoded by `model`."""
 
-    def __init__(self, pool: SentencePool, model: Encoder):
+    def __init__(self, pool: SentencePool, model: Encoder) -> None:
         self.pool = pool
         self.model = model
         self.extra: dict[str, NDArray[np.float32]] = {}  # sentences encoded here
@@ -216,32 +214,23 @@ def copy_index(source: Path, out: Path) -> None:
 
 
 def fidelity(
-    database: Path, encoder: LookupEncoder, sample: int = 1000
+    store: Store, encoder: LookupEncoder, sample: int = 1000
 ) -> tuple[float, float, float]:
     """How close a derived passage vector comes to a real one: cosine between a real passage's
     stored vector (its title and text encoded) and the normalised mean of its stored sentence
     vectors and its title's, over a seeded sample; (p5, median, p95)."""
-    db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    try:
-        (count,) = db.execute("SELECT max(id) FROM passages").fetchone()
-        ids = random.Random(0).sample(range(1, count + 1), min(sample, count))
-        cosines = []
-        for pid in ids:
-            found = db.execute(
-                "SELECT p.embedding, p.sentence_vectors, a.title FROM passages p "
-                "JOIN articles a ON a.id = p.article_id WHERE p.id = ?",
-                (pid,),
-            ).fetchone()
-            if not found or not found[1]:
+    (count,) = store.query("SELECT max(id) FROM passages")[0]
+    chosen = set(random.Random(0).sample(range(1, count + 1), min(sample, count)))
+    cosines = []
+    for ids, vectors, per_passage in store.iter_vectors_with_sentences(encoder.dimension):
+        picked = [n for n, pid in enumerate(ids) if int(pid) in chosen]
+        found = store.passages([int(ids[n]) for n in picked])
+        for n in picked:
+            rows, (_, info) = per_passage[n], found[int(ids[n])]
+            if rows is None or info.origin == ORIGIN:
                 continue
-            real = np.frombuffer(found[0], np.float32)
-            rows = np.frombuffer(found[1], np.float16).reshape(-1, encoder.dimension)
-            mean = rows.astype(np.float32).sum(axis=0)
-            if found[2]:
-                mean += encoder.title_vector(found[2])
-            cosines.append(float(real @ mean / np.linalg.norm(mean)))
-    finally:
-        db.close()
+            mean = rows.sum(axis=0) + (encoder.title_vector(info.title) if info.title else 0.0)
+            cosines.append(float(vectors[n] @ mean / np.linalg.norm(mean)))
     p5, median, p95 = np.percentile(cosines, [5, 50, 95])
     return float(p5), float(median), float(p95)
 
@@ -257,18 +246,22 @@ def main() -> None:
     from bot.services import make_encoder
     from bot.settings import Settings
     from index import Archive
+    from index.archive import DATABASE
     from index.manifest import read_manifest
 
     started = time.perf_counter()
     if not args.out.exists():
         copy_index(args.source, args.out)
         print(f"copied {args.source} in {time.perf_counter() - started:.0f} s", flush=True)
-    manifest = read_manifest(args.source)
+    manifest = read_manifest(args.out)
     split = SplitConfig(**manifest.split)
-    database = args.source / "newsqa.sqlite"
-    pool = SentencePool.read(database, manifest.dimension, split)
-    encoder = LookupEncoder(pool, make_encoder(Settings()))
-    low, median, high = fidelity(database, encoder)
+    store = Store(args.out / DATABASE)  # brings a copy of an older index to this schema
+    try:
+        pool = SentencePool.read(store, manifest.dimension, split)
+        encoder = LookupEncoder(pool, make_encoder(Settings()))
+        low, median, high = fidelity(store, encoder)
+    finally:
+        store.close()
     print(f"pool: {len(pool.texts):,} distinct sentences, {len(pool.templates):,} templates; "
           f"real passage vector vs the mean of its sentences' and title's: cosine median "
           f"{median:.3f} (p5 {low:.3f}, p95 {high:.3f}); {time.perf_counter() - started:.0f} s",
@@ -276,7 +269,7 @@ def main() -> None:
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.append(True))
-    with Archive.open(args.out, encoder) as archive:  # type: ignore[arg-type]
+    with Archive.open(args.out, encoder) as archive:
         stored = {a.info.id for a in archive.articles() if a.info.origin == ORIGIN}
         have = archive.passage_count
         last = [time.perf_counter()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from contextlib import closing
 from pathlib import Path
 from types import ModuleType
 
@@ -13,6 +14,7 @@ import pytest
 
 from corpus.split import SplitConfig, embedding_text, sentences, split_passages
 from index import Archive
+from index.store import Store
 from tests.conftest import REPO, make_article
 from tests.fakes import HashEncoder
 
@@ -53,7 +55,8 @@ def source(tmp_path: Path) -> Path:
 def test_recombined_articles_are_real_sentences_the_splitter_finds_again(
     bench: ModuleType, source: Path
 ) -> None:
-    pool = bench.SentencePool.read(source / "newsqa.sqlite", 64, SplitConfig())
+    with closing(Store(source / "newsqa.sqlite")) as store:
+        pool = bench.SentencePool.read(store, 64, SplitConfig())
     assert "Updated June 13, 2025" in pool.texts
     made = [a for _, a in zip(range(30), bench.recombined(pool, seed=3), strict=False)]
     again = [a for _, a in zip(range(30), bench.recombined(pool, seed=3), strict=False)]
@@ -75,7 +78,8 @@ def test_build_writes_derived_vectors_through_the_ingest_path(
     out = tmp_path / "out"
     bench.copy_index(source, out)
     model = HashEncoder()
-    pool = bench.SentencePool.read(source / "newsqa.sqlite", 64, SplitConfig())
+    with closing(Store(out / "newsqa.sqlite")) as store:
+        pool = bench.SentencePool.read(store, 64, SplitConfig())
     encoder = bench.LookupEncoder(pool, model)
     split = SplitConfig()
     articles = [a for _, a in zip(range(5), bench.recombined(pool, seed=0), strict=False)]
