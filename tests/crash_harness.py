@@ -91,30 +91,25 @@ def install(point: str, n: int, after: bool) -> None:
         prefix = {**SQL_POINTS, **MIGRATION_POINTS}[point]
         calls = 0
 
+        def counted(run: Callable[..., sqlite3.Cursor], sql: str, *args: Any) -> sqlite3.Cursor:
+            """Run one statement, dying before or after the n-th that starts with `prefix`."""
+            nonlocal calls
+            hit = sql.lstrip().startswith(prefix)
+            if hit:
+                calls += 1
+                if calls == n and not after:
+                    die()
+            cursor = run(sql, *args)
+            if hit and calls == n and after:
+                die()
+            return cursor
+
         class KillingConnection(sqlite3.Connection):
             def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
-                nonlocal calls
-                hit = sql.lstrip().startswith(prefix)
-                if hit:
-                    calls += 1
-                    if calls == n and not after:
-                        die()
-                cursor = super().execute(sql, *args)
-                if hit and calls == n and after:
-                    die()
-                return cursor
+                return counted(super().execute, sql, *args)
 
             def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
-                nonlocal calls
-                hit = sql.lstrip().startswith(prefix)
-                if hit:
-                    calls += 1
-                    if calls == n and not after:
-                        die()
-                cursor = super().executemany(sql, *args)
-                if hit and calls == n and after:
-                    die()
-                return cursor
+                return counted(super().executemany, sql, *args)
 
         real_connect = sqlite3.connect
 
