@@ -11,10 +11,15 @@ Layout of the directory:
 A write encodes first, then, holding the writer lock: opens a SQLite transaction, applies the
 changes, writes the next generation's FAISS file (temporary file, fsync, rename), commits (the
 generation number lives in SQLite, so the commit switches both at once), then rewrites the manifest
-and removes FAISS files two generations old; the BM25 postings file is written beside the FAISS
+and removes the previous generation's files; the BM25 postings file is written beside the FAISS
 file the same way. A crash at any point leaves the last committed generation whole: SQLite rolls
 back, and that generation's FAISS file is still there. A postings file that is missing, or whose
 stamp is not the committed generation's, is built again from SQLite.
+
+Only the committed generation's files are kept (one copy of the vectors, not two). A reader
+reads the generation from SQLite, then opens its file: a file already open when a writer removes
+it stays readable to the end (POSIX unlink), and one removed before it was opened means a writer
+committed meanwhile, so the reader reads the generation again and loads the new file.
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ MAX_BATCH_CHARS = 60_000_000
 PASSAGE_CHARS = 600  # a typical passage, to size the index in characters
 ENCODE_PASSAGES = 64  # about this many passages (guessed from length) are encoded at a time
 EMPTY_INDEX_BYTES = 200_000  # about what a new, empty index directory takes
+READ_TRIES = 5  # a reader reads the generation again when a writer removed its files meanwhile
 POSTINGS_BYTES = 800  # per passage in lexical.*.npz (measured: ~85 tokens a passage, 8 bytes each)
 
 
@@ -324,7 +330,7 @@ class Archive(Searching):
 
     def refresh(self) -> bool:
         """Load the newest committed generation's vectors if another writer made one."""
-        for _ in range(3):
+        for _ in range(READ_TRIES):
             if self._stored_generation() == self._generation:
                 return False  # the common case: one indexed lookup, no counting
             generation, passages, key = self._snapshot()
@@ -349,23 +355,28 @@ class Archive(Searching):
     def postings(self) -> Postings:
         """The loaded generation's BM25 postings: from its file when the file's stamp is that
         generation's, else built from SQLite's FTS5 index (and saved for the next reader)."""
-        self.refresh()  # another writer (or process) may have committed since the last search
-        if self._postings is not None and self._postings.key == self._stamp_loaded:
+        for _ in range(READ_TRIES):
+            self.refresh()  # another writer (or process) may have committed since the last search
+            if self._postings is not None and self._postings.key == self._stamp_loaded:
+                return self._postings
+            postings = self._load_postings()
+            if postings is None and self._stored_generation() != self._generation:
+                continue  # a writer committed and removed the file meanwhile: read the new one
+            self._postings = postings if postings is not None else self._build_postings()
             return self._postings
+        raise IndexLockedError(f"{self.directory} changes too fast to read; try again")
+
+    def _load_postings(self) -> Postings | None:
+        """The loaded generation's postings file, if it is there, readable and its own."""
         path = self.directory / postings_file(self._generation)
-        postings = None
-        if path.exists():
-            try:
-                postings = Postings.load(path)
-            except IndexCorruptError:
-                postings = None
-            if postings is not None and (
-                postings.key != self._stamp_loaded or len(postings) != len(self._vectors)
-            ):
-                postings = None
-        if postings is None:
-            postings = self._build_postings()
-        self._postings = postings
+        if not path.exists():
+            return None
+        try:
+            postings = Postings.load(path)
+        except IndexCorruptError:
+            return None
+        if postings.key != self._stamp_loaded or len(postings) != len(self._vectors):
+            return None
         return postings
 
     def _build_postings(self) -> Postings:
@@ -642,12 +653,13 @@ class Archive(Searching):
         write_manifest(self.directory, self.manifest)
 
     def _remove_stale_files(self, generation: int) -> None:
-        """FAISS and postings files older than the previous generation (a reader may still be
-        loading that)."""
+        """FAISS and postings files of older generations: a reader still loading one has it open
+        (it stays readable), and one that has not opened it yet reads the new generation
+        instead (`refresh`, `postings`)."""
         found = self.directory.glob("vectors.*.faiss*")
         for path in [*found, *self.directory.glob("lexical.*.npz*")]:
             stem = path.name.split(".")[1]
-            if path.name.endswith(".tmp") or (stem.isdigit() and int(stem) < generation - 1):
+            if path.name.endswith(".tmp") or (stem.isdigit() and int(stem) < generation):
                 path.unlink(missing_ok=True)
 
     def rebuild(self, encoder: Encoder | None = None) -> int:

@@ -11,10 +11,18 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from corpus.split import split_passages
+from corpus.types import Article
 from index import Archive
+from index.archive import vectors_file
+from index.postings import Postings, postings_file
+from index.vectors import VectorIndex
 from tests.fakes import HashEncoder
 from tests.test_crash_safety import HARNESS, REPO, make, to_json
 
@@ -116,3 +124,125 @@ def test_two_first_ingests_into_a_new_directory_both_land(tmp_path: Path) -> Non
                 failures.append(f"trial {trial}: the index holds {ids}")
             assert archive.check() == []
     assert failures == []
+
+
+def _commit_in_another_process(directory: Path, batches: list[list[Article]]) -> None:
+    writer = subprocess.run(
+        [sys.executable, str(HARNESS), str(directory), to_json(batches)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert writer.returncode == 0, writer.stderr
+
+
+def test_a_reader_whose_files_a_writer_removes_before_it_opens_them_reads_the_new_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the committed generation's files are kept. A reader that read the generation, then
+    lost the race to a writer in another process (which committed the next one and removed the
+    files of the one the reader was about to open), loads the new generation: no error, no
+    rebuild of the postings from SQLite, nothing of the old generation served."""
+    directory = tmp_path / "index"
+    with Archive.open(directory, HashEncoder(), create=True) as archive:
+        archive.add([make(0), make(1)])
+        archive.search("sanctions envoy", k=3)  # writes the postings file of this generation
+        first = archive.generation
+    assert (directory / vectors_file(first)).exists()
+    assert (directory / postings_file(first)).exists()
+    opened: list[str] = []
+    reached, resume = threading.Event(), threading.Event()
+    load_vectors, load_postings = VectorIndex.load, Postings.load
+
+    def paused(load: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(path: Path, *args: Any) -> Any:
+            opened.append(path.name)
+            if len(opened) == 1:  # the reader has read the generation, not yet opened its file
+                reached.set()
+                assert resume.wait(60)
+            return load(path, *args)
+
+        return wrapper
+
+    monkeypatch.setattr(VectorIndex, "load", staticmethod(paused(load_vectors)))
+    monkeypatch.setattr(Archive, "_build_postings", lambda self: pytest.fail("rebuilt"))
+    loaded: list[Archive] = []
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            loaded.append(Archive.open(directory, HashEncoder()))
+        except BaseException as e:  # noqa: BLE001 (reported by the main thread)
+            errors.append(e)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert reached.wait(60)
+    _commit_in_another_process(directory, [[make(2)]])
+    assert not (directory / vectors_file(first)).exists()  # removed under the reader
+    resume.set()
+    reader.join(60)
+    assert errors == []
+    archive = loaded[0]
+    assert opened == [vectors_file(first), vectors_file(first + 1)]
+    assert archive.generation == first + 1
+    assert len(archive._vectors) == archive.store.counts()[1]
+
+    # the same race for the postings file: read the generation, lose its file, read the next
+    opened.clear()
+    reached.clear()
+    resume.clear()
+    monkeypatch.setattr(VectorIndex, "load", staticmethod(load_vectors))
+    monkeypatch.setattr(Postings, "load", staticmethod(paused(load_postings)))
+    searching = threading.Thread(target=lambda: loaded.append(archive.search("report 3", k=50)))
+    searching.start()
+    assert reached.wait(60)
+    _commit_in_another_process(directory, [[make(3)]])
+    assert not (directory / postings_file(first + 1)).exists()
+    resume.set()
+    searching.join(60)
+    assert opened == [postings_file(first + 1), postings_file(first + 2)]
+    assert archive.generation == first + 2
+    hits = loaded[1]
+    assert isinstance(hits, list)
+    assert make(3).id in {h.article.id for h in hits}
+    assert archive.check() == []
+    archive.close()
+
+
+def test_readers_opening_the_index_again_and_again_while_another_process_writes(
+    tmp_path: Path,
+) -> None:
+    """Threads open the index afresh (load its vector and postings files) and search, over and
+    over, while a writer process commits 30 times, each commit removing the files before it:
+    every open succeeds and sees a whole generation."""
+    directory = tmp_path / "index"
+    with Archive.open(directory, HashEncoder(), create=True) as archive:
+        archive.add([make(0), make(1)])
+    errors: list[BaseException] = []
+    generations: list[list[int]] = [[], []]
+    stop = threading.Event()
+
+    def read(n: int) -> None:
+        try:
+            while not stop.is_set():
+                # opening checks the vector file against the passages of its generation
+                with Archive.open(directory, HashEncoder()) as fresh:
+                    hits = fresh.search(QUERIES[n % len(QUERIES)], k=8)
+                    assert hits and all(h.passage.text for h in hits)
+                    generations[n].append(fresh.generation)
+        except BaseException as e:  # noqa: BLE001 (reported by the main thread)
+            errors.append(e)
+
+    readers = [threading.Thread(target=read, args=(n,)) for n in range(2)]
+    for reader in readers:
+        reader.start()
+    _commit_in_another_process(directory, [[make(n)] for n in range(2, 32)])
+    stop.set()
+    for reader in readers:
+        reader.join(60)
+    assert errors == []
+    for seen in generations:
+        assert seen == sorted(seen) and len(set(seen)) > 1  # opened during the writes
+    assert sorted(p.name for p in directory.glob("vectors.*")) == [vectors_file(31)]
