@@ -21,8 +21,8 @@ from pathlib import Path
 MB = 1_000_000
 # dbstat names (tables and their indexes) -> the component they belong to
 COMPONENTS = {
-    "passages": "passage rows (text, spans; float32 vector before schema 6)",
-    "passages_article": "passage rows (text, spans; float32 vector before schema 6)",
+    "passages": "passage rows (place, spans; text before schema 7, vector before 6)",
+    "passages_article": "passage rows (place, spans; text before schema 7, vector before 6)",
     "passage_vectors": "passage vectors (float16, schema 6)",
     "sentence_vectors": "sentence vectors",
     "sqlite_autoindex_sentence_vectors_1": "sentence vectors",

@@ -706,7 +706,7 @@ class Archive(Searching):
         now = _now()
 
         def needed() -> int:  # the vector file, and the full-text index made again
-            text = self.store.query("SELECT coalesce(sum(length(text)), 0) FROM passages")[0][0]
+            text = self.store.query("SELECT coalesce(sum(length), 0) FROM passages")[0][0]
             return len(self._vectors) * (4 * self.manifest.dimension + 8) + 2 * int(text)
 
         with disk_space(self.directory, needed, "rebuilding the index"):

@@ -253,6 +253,8 @@ def salvage(path: Path, dimension_hint: int | None = None) -> Salvaged:
         columns = "article_id, ordinal, start, text, sentences"
         with contextlib.suppress(sqlite3.DatabaseError):
             old = {r[1] for r in db.execute("PRAGMA table_info(passages)")}
+            if "text" not in old:  # schema 7: the passage's length, its text is its article's
+                columns = "article_id, ordinal, start, length, sentences"
             # before schema 6 the passage's float32 vector was in its row; before 4, its
             # sentences' float16 vectors too
             columns += ", embedding" if "embedding" in old else ", NULL"
@@ -264,10 +266,14 @@ def salvage(path: Path, dimension_hint: int | None = None) -> Salvaged:
         traces, titles = _traces(db, rows)
         sentences = _sentence_rows(db, dimension)
         vectors = _passage_vectors(db, dimension)
+        texts = {article.id: article.text for article, _, _ in articles}
         for r in rows:
             try:
                 spans = tuple((int(a), int(b)) for a, b in json.loads(r[5]))
-                passage = Passage(str(r[1]), int(r[2]), str(r[4]), int(r[3]), spans, id=int(r[0]))
+                start, text = int(r[3]), r[4]
+                if isinstance(text, int):  # schema 7
+                    text = texts.get(str(r[1]), "")[start : start + text]
+                passage = Passage(str(r[1]), int(r[2]), str(text), start, spans, id=int(r[0]))
             except (TypeError, ValueError):
                 continue
             if isinstance(r[6], bytes) and len(r[6]) == 4 * dimension:

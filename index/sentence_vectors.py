@@ -38,7 +38,7 @@ _SCALE = np.dtype("<f4")
 _OF_PASSAGES = """
 SELECT p.id, p.start, p.sentences, s.start, s.vector
 FROM passages p CROSS JOIN sentence_vectors s ON s.article_id = p.article_id
-    AND s.start >= p.start AND s.start < p.start + length(p.text)
+    AND s.start >= p.start AND s.start < p.start + p.length
 WHERE {where}
 """
 

@@ -44,10 +44,11 @@ SQL_POINTS = {
 # Statements only a schema migration runs, when the index is opened (tests/test_sentence_vectors.py)
 MIGRATION_POINTS = {
     "sql-migrate-sentences": "INSERT OR IGNORE INTO sentence_vectors",
-    "sql-drop-column": "ALTER TABLE passages DROP COLUMN",  # sentence_vectors, then embedding
+    "sql-drop-column": "ALTER TABLE passages DROP COLUMN",  # sentence_vectors, embedding, text
     "sql-drop-fts": "DROP TABLE IF EXISTS passages_fts",
     "sql-rebuild-fts": "INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')",
     "sql-migrate-vectors": "INSERT OR REPLACE INTO passage_vectors",
+    "sql-passage-lengths": "UPDATE passages SET length",
 }
 FUNCTION_POINTS = (
     "os.replace",

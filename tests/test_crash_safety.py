@@ -76,7 +76,7 @@ def snapshot(directory: Path) -> dict[str, Any]:
         store = archive.store
         articles = store.query("SELECT id, title, content_hash FROM articles ORDER BY id")
         passages = store.query(
-            "SELECT article_id, ordinal, start, text FROM passages ORDER BY article_id, ordinal"
+            "SELECT article_id, ordinal, start, length FROM passages ORDER BY article_id, ordinal"
         )
         for item in archive.articles():  # no half article: every passage of each one is there
             stored = store.get_article(item.info.id)

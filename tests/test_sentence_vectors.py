@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,14 @@ import numpy as np
 import pytest
 
 from bot.cli import main
-from corpus.types import Article
+from corpus.split import split_passages
+from corpus.types import Article, Passage
 from index import Archive
 from index import sentence_vectors as sentence_table
 from index.archive import DATABASE
-from index.errors import IndexLockedError
-from index.store import SCHEMA_VERSION, TOKENIZE, Filters, Store
+from index.errors import IndexCorruptError, IndexLockedError
+from index.recovery import salvage_index
+from index.store import PASSAGE_TEXT_6, SCHEMA_VERSION, SOURCE_VIEW, TOKENIZE, Filters, Store
 from tests.fakes import HashEncoder, RandomEncoder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,6 +72,8 @@ def to_schema_3(directory: Path, dimension: int) -> dict[int, bytes]:
     blobs = {pid: v.astype(np.float16).tobytes() for pid, v in vectors.items()}
     db = sqlite3.connect(directory / DATABASE)
     with db:
+        db.execute("DROP VIEW passages_fts_source")
+        to_schema_6(db)
         db.execute("ALTER TABLE passages ADD COLUMN embedding BLOB")
         db.execute("ALTER TABLE passages ADD COLUMN sentence_vectors BLOB")
         db.executemany(
@@ -78,7 +83,6 @@ def to_schema_3(directory: Path, dimension: int) -> dict[int, bytes]:
         db.execute("DROP TABLE passage_vectors")
         db.execute("DROP TABLE sentence_vectors")
         db.execute("DROP TABLE passages_fts")
-        db.execute("DROP VIEW passages_fts_source")
         db.execute(
             f"CREATE VIRTUAL TABLE passages_fts USING fts5(title, text, tokenize='{TOKENIZE}')"
         )
@@ -91,6 +95,17 @@ def to_schema_3(directory: Path, dimension: int) -> dict[int, bytes]:
     return blobs
 
 
+def to_schema_6(db: sqlite3.Connection) -> None:
+    """Give each passage its own copy of its text again, as schemas 2-6 stored it (the caller
+    has dropped the full-text index's view, which reads the text)."""
+    db.execute("ALTER TABLE passages ADD COLUMN text TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        "UPDATE passages SET text = (SELECT substr(a.text, passages.start + 1, passages.length) "
+        "FROM articles a WHERE a.id = passages.article_id)"
+    )
+    db.execute("ALTER TABLE passages DROP COLUMN length")
+
+
 def schema(directory: Path) -> tuple[str, bool, int]:
     """Schema version, whether passages still hold float16 sentence vectors, and sentence rows
     stored (and that the full-text index keeps its own copy of the text until schema 5, and the
@@ -101,6 +116,7 @@ def schema(directory: Path) -> tuple[str, bool, int]:
         columns = {r[1] for r in db.execute("PRAGMA table_info(passages)")}
         column = "sentence_vectors" in columns
         assert ("embedding" in columns) == (int(version) < 6)
+        assert ("text" in columns) == (int(version) < 7) != ("length" in columns)
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_schema")}
         assert ("passages_fts_content" in tables) == (int(version) < 5)
         rows = 0
@@ -219,6 +235,10 @@ def schema_3(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ("sql-drop-column:2", "5"),  # float16 copies made, the float32 column not yet dropped
         ("sql-drop-column:2:after", "5"),
         ("sql-commit:3", "5"),
+        ("sql-passage-lengths:1:after", "6"),  # lengths beside the texts, schema 6 committed
+        ("sql-drop-column:3", "6"),  # every passage checked, its text not yet dropped
+        ("sql-drop-column:3:after", "6"),
+        ("sql-commit:4", "6"),
     ],
 )
 def test_a_migration_killed_halfway_leaves_the_last_schema_whole(
@@ -318,3 +338,71 @@ def test_opening_while_another_process_upgrades_says_so(
     assert schema(directory) == ("3", True, 0)
     Store(directory / DATABASE).close()  # once the lock is gone, it upgrades
     assert schema(directory)[0] == str(SCHEMA_VERSION)
+
+
+def _as_schema_6(directory: Path, change: str = "") -> None:
+    """Rewrite a database of the current schema as schema 6 stored it (each passage with its
+    own copy of its text), then run `change` on it."""
+    db = sqlite3.connect(directory / DATABASE)
+    with db:
+        db.execute("DROP VIEW passages_fts_source")
+        to_schema_6(db)
+        db.execute(SOURCE_VIEW.format(text=PASSAGE_TEXT_6))
+        db.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+        if change:
+            db.execute(change)
+    db.close()
+    assert schema(directory)[0] == "6"
+
+
+def _passages(archive: Archive) -> dict[str, list[Passage]]:
+    return archive.store.articles_passages([item.info.id for item in archive.articles()])
+
+
+def test_schema_6_passages_become_places_in_their_articles_text(tmp_path: Path) -> None:
+    encoder = HashEncoder()
+    directory = tmp_path / "index"
+    build(directory, encoder)
+    with Archive.open(directory, encoder) as archive:
+        before = _passages(archive)
+        hits = [(h.passage, round(h.score, 6)) for h in archive.search("harbour oil", 8)]
+    _as_schema_6(directory)
+    with Archive.open(directory, encoder) as archive:
+        assert schema(directory)[0] == str(SCHEMA_VERSION)
+        assert archive.check() == []
+        assert _passages(archive) == before
+        assert [(h.passage, round(h.score, 6)) for h in archive.search("harbour oil", 8)] == hits
+        ids = [p.id or 0 for p in before["a003"]]
+        assert {i: p for i, (p, _) in archive.store.passages(ids).items()} == {
+            p.id: p for p in before["a003"]
+        }
+        # removing reads the removed passages' tokens through the view: they stop matching
+        archive.remove(["a003"])
+        found = archive.store.bm25('"report"', 1000, Filters(), (1.0, 1.0))
+        assert found and not {pid for pid, _ in found} & set(ids)
+        assert archive.check() == []
+
+
+def test_a_passage_unlike_its_articles_text_stops_the_upgrade_and_rebuild_splits_it_again(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "index"
+    build(directory, HashEncoder())
+    _as_schema_6(directory, "UPDATE passages SET text = 'x' || text WHERE id = 2")
+    with pytest.raises(IndexCorruptError, match="1 passages differ from their articles' text"):
+        Store(directory / DATABASE)
+    assert schema(directory)[0] == "6"  # nothing changed
+    report = salvage_index(directory, lambda model: HashEncoder())
+    assert (report.articles, report.reencoded, report.lost) == (len(ARTICLES), 1, [])
+    with Archive.open(directory, HashEncoder()) as archive:
+        assert schema(directory)[0] == str(SCHEMA_VERSION)
+        assert archive.check() == []
+        for article in ARTICLES:
+            assert archive.store.article_passages(article.id) == [
+                replace(p, id=q.id)
+                for p, q in zip(
+                    split_passages(article.id, article.text, archive.split_config),
+                    archive.store.article_passages(article.id),
+                    strict=True,
+                )
+            ]
