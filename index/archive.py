@@ -121,6 +121,15 @@ def _info(article: Article) -> ArticleInfo:
     )
 
 
+def storable(article: Article) -> Article:
+    """The article as the index stores it: a NUL character in its text becomes a space (every
+    offset stays), since SQLite's substr(), which reads a passage out of its article's text
+    (schema 7), stops at one."""
+    if "\x00" not in article.text:
+        return article
+    return replace(article, text=article.text.replace("\x00", " "))
+
+
 def article_hash(article: Article) -> str:
     return content_hash(article.title, article.text, article.url, article.source, article.published)
 
@@ -295,8 +304,9 @@ class Archive(Searching):
         for first in range(0, len(found.articles), WRITE_BATCH_ARTICLES):
             change = _Change()
             again: list[tuple[Article, str, list[Passage]]] = []
-            for article, digest, added in found.articles[first : first + WRITE_BATCH_ARTICLES]:
-                digest = digest or article_hash(article)
+            for read, digest, added in found.articles[first : first + WRITE_BATCH_ARTICLES]:
+                article = storable(read)
+                digest = article_hash(article) if article != read or not digest else digest
                 if added:
                     change.keep_added[article.id] = added
                 passages = split_passages(article.id, article.text, self.split_config)
@@ -465,7 +475,8 @@ class Archive(Searching):
         pending: list[Article] = []
         estimate = 0  # passages pending, guessed from their length
         with self._write_lock():
-            for article in stream:
+            for read in stream:
+                article = storable(read)
                 if stop is not None and stop():
                     report.interrupted = True
                     break

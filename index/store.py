@@ -456,6 +456,17 @@ class Store:
                 raise
 
     @contextmanager
+    def _one_state(self) -> Iterator[None]:
+        """Reads that see one committed state (a passage's place, then its article's text),
+        inside a transaction already open or in a snapshot of their own."""
+        with self._lock:
+            if self._db.in_transaction:
+                yield
+            else:
+                with self.snapshot():
+                    yield
+
+    @contextmanager
     def snapshot(self) -> Iterator[None]:
         """Reads that see one committed state of the database, whatever writers do meanwhile."""
         with self._lock:
@@ -608,6 +619,8 @@ class Store:
         `sentence_vectors`, one (sentences x dimension) array per passage, are stored once per
         distinct sentence, as int8 (index/sentence_vectors.py).
         """
+        if "\x00" in article.text:  # substr() would stop there (`index.archive.storable`)
+            raise ValueError(f"the text of {article.id} holds a NUL character")
         db.execute(
             "INSERT INTO articles (id, title, text, url, source, published, origin, content_hash, "
             "added, updated, pages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -791,27 +804,19 @@ class Store:
         for i in range(0, len(ids), 500):
             chunk = [int(x) for x in ids[i : i + 500]]
             marks = ",".join("?" * len(chunk))
+            # SQLite slices the article's text: only the passage's becomes a Python string
             rows = self.query(
-                "SELECT p.id, p.article_id, p.ordinal, p.start, p.length, p.sentences, "
-                f"{_INFO_COLUMNS} "
-                "FROM passages p JOIN articles a INDEXED BY articles_info ON a.id = p.article_id "
+                f"SELECT p.id, p.article_id, p.ordinal, p.start, {PASSAGE_TEXT}, p.sentences, "
+                f"{_INFO_COLUMNS} FROM passages p JOIN articles a ON a.id = p.article_id "
                 f"WHERE p.id IN ({marks})",
                 chunk,
             )
-            texts = self._texts({r[1] for r in rows})
             for r, spans in zip(rows, _spans(r[5] for r in rows), strict=True):
-                text = texts.get(r[1], "")[r[3] : r[3] + r[4]]
                 passage = Passage(
-                    article_id=r[1], ordinal=r[2], text=text, start=r[3], sentences=spans, id=r[0]
+                    article_id=r[1], ordinal=r[2], text=r[4], start=r[3], sentences=spans, id=r[0]
                 )
                 out[int(r[0])] = (passage, _info(r[6:13]))
         return out
-
-    def _texts(self, article_ids: Iterable[str]) -> dict[str, str]:
-        """Articles' texts by id, read in one query (passages are slices of them)."""
-        ids = list(article_ids)
-        marks = ",".join("?" * len(ids))
-        return dict(self.query(f"SELECT id, text FROM articles WHERE id IN ({marks})", ids))
 
     def passage_articles(self, ids: Sequence[int]) -> dict[int, str]:
         """The article id of each passage (as `passages` reads them, without their text);
@@ -841,13 +846,16 @@ class Store:
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self.query(
-                "SELECT id, article_id, ordinal, start, length, sentences FROM passages "
-                f"INDEXED BY passages_article WHERE article_id IN ({marks}) "
-                "ORDER BY article_id, ordinal",
-                chunk,
-            )
-            texts = self._texts(chunk)
+            with self._one_state():  # the passages' places, then their articles' texts
+                rows = self.query(
+                    "SELECT id, article_id, ordinal, start, length, sentences FROM passages "
+                    f"INDEXED BY passages_article WHERE article_id IN ({marks}) "
+                    "ORDER BY article_id, ordinal",
+                    chunk,
+                )
+                texts = dict(
+                    self.query(f"SELECT id, text FROM articles WHERE id IN ({marks})", chunk)
+                )
             for r, spans in zip(rows, _spans(r[5] for r in rows), strict=True):
                 text = texts.get(r[1], "")[r[3] : r[3] + r[4]]
                 passage = Passage(

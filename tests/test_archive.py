@@ -421,3 +421,24 @@ def test_bulk_ingest_commits_grow_with_the_index(
     commits = archive.generation - before
     assert len(report.added) == 400 and archive.passage_count == 400
     assert 3 <= commits <= 10, commits
+
+
+def test_a_nul_in_an_article_is_stored_as_a_space_and_its_passages_read_back_whole(
+    tmp_path: Path, fake_encoder: HashEncoder
+) -> None:
+    """Passages are read out of their article's text with SQLite's substr(), which stops at a
+    NUL character: stored as a space, every offset the same."""
+    text = "The minister spoke.\x00 The envoy left Minsk for the talks. " * 12
+    with Archive.open(tmp_path / "index", fake_encoder, create=True) as archive:
+        archive.add([article(1, text), article(2)])
+        stored = archive.store.get_article("a001")
+        assert stored is not None and stored.text == text.replace("\x00", " ")
+        passages = archive.store.article_passages("a001")
+        assert len(passages) > 1
+        assert all(stored.text[p.start : p.end] == p.text for p in passages)
+        by_id = archive.store.passages([p.id or 0 for p in passages])
+        assert [by_id[p.id or 0][0] for p in passages] == passages
+        assert "a001" in ids_of(archive.search("envoy Minsk talks"))
+        assert len(archive.add([article(1, text)]).unchanged) == 1  # the same article again
+        archive.remove(["a001"])
+        assert archive.check() == []
