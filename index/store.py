@@ -1100,6 +1100,14 @@ class Store:
                 )
         except sqlite3.DatabaseError as e:
             problems.append(f"full-text index: {e}")
+        else:
+            try:  # a plain check reads the index alone; this one tokenizes the text it indexes
+                with self._lock:
+                    self._db.execute(
+                        "INSERT INTO passages_fts(passages_fts, rank) VALUES ('integrity-check', 1)"
+                    )
+            except sqlite3.DatabaseError as e:
+                problems.append(f"full-text index: its words are not those of the passages ({e})")
         # the index's own list of rows (a scan of passages_fts reads the passages themselves)
         orphans, missing = self.query(
             "SELECT (SELECT count(*) FROM passages_fts_docsize WHERE id NOT IN "

@@ -57,3 +57,25 @@ def test_check_finds_passages_and_index_rows_out_of_step(tmp_path: Path) -> None
     store.close()
     assert any(p.startswith("full-text index: 1 rows without a passage") for p in problems)
     assert any(p.startswith("full-text index: 1 passages not indexed") for p in problems)
+
+
+def test_check_finds_the_index_out_of_step_with_the_text_and_rebuild_makes_it_again(
+    tmp_path: Path,
+) -> None:
+    """An article's text changed behind the index's back (its passages are slices of it): the
+    index still holds the old words, which FTS5's plain integrity check, reading the index
+    alone, does not see."""
+    directory = tmp_path / "index"
+    with Archive.open(directory, HashEncoder(), create=True) as archive:
+        archive.add(ARTICLES)
+    db = sqlite3.connect(directory / DATABASE)
+    with db:  # the same length: every passage's place stays
+        db.execute("UPDATE articles SET text = replace(text, 'Refineries', 'Distillers')")
+    db.close()
+    with Archive.open(directory, HashEncoder()) as archive:
+        problems = archive.check()
+        assert any("its words are not those of the passages" in p for p in problems), problems
+        archive.rebuild()
+        assert archive.check() == []
+        assert matches(archive, "distillers") != []
+        assert matches(archive, "refineries") == []
