@@ -65,7 +65,7 @@ class Settings:
         },
     )
     answer_other_margin: float = field(
-        default=1.0,
+        default=0.5,
         metadata={
             "env": "NEWSQA_ANSWER_OTHER_MARGIN",
             "help": "how far (log-odds) below the best evidence another article's may score and "
