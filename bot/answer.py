@@ -31,7 +31,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
 from bot.evidence import Candidate, EvidenceModel, default_model, holds
-from bot.question import MONEY, NUMBER, Question, parse_question
+from bot.question import MEASURE, MONEY, NUMBER, Question, parse_question
 from corpus.errors import NewsqaError
 from corpus.quotes import same_person, speaker_key
 from corpus.relative_dates import span
@@ -64,7 +64,7 @@ _PRONOUN_ATTRIBUTION = re.compile(
 _PRONOUN_START = re.compile(r"^[“‘\"]?(?:He|She|They|His|Her|Their|It|This)\b")
 _ANNOUNCES = re.compile(r"(?:[:：?？]|\bthe following)\s*$")  # a colon or a question: answered next
 _OPEN, _CLOSE = "“", "”"
-_VALUES = (NUMBER, MONEY)  # "how many", "how much": an answer shows a number
+_VALUES = (NUMBER, MONEY, MEASURE)  # "how many", "how much", "how long": an answer shows a number
 # whole articles kept between answers, counted in passages (3.1 KB each with their sentences,
 # measured with tracemalloc on the real archive): a typical news article has 27, a live blog 900
 _KEPT_PASSAGES = 10_000
@@ -431,7 +431,8 @@ class Answerer:
             return False
         if not self.config.typed_abstention or q.expects not in _VALUES:
             return True
-        return holds(NUMBER if q.expects == MONEY else q.expects, g.text, q)  # "how much": 90%
+        # "how much" (90%) and "how long" answers need a number, not always with its unit
+        return holds(NUMBER, g.text, q)
 
     def evidence(
         self, q: Question, k: int = 5, filters: Filters | None = None, distinct: bool = True

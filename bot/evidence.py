@@ -7,8 +7,9 @@ Features of a candidate sentence (each in [0, 1] or a small range):
 - `coverage`, `context_coverage`: the IDF-weighted share of the question's terms in the sentence,
   and in the sentence with the context an answer would show;
 - `hit_score`, `hit_rank`: how the passage it came from ranked in the hybrid search;
-- `holds_expected`, `lacks_expected`: the question asks for a number, an amount, a date, a place,
-  a name, a reason or a quote, and the sentence holds one of that type (or does not);
+- `holds_expected`, `lacks_expected`: the question asks for a number, a measure (a number with
+  its unit), an amount, a date, a place, a name, a person, a reason or a quote, and the sentence
+  holds one of that type (or does not);
 - `new_names`: capitalised words the question does not contain (an answer names something new);
 - `position`: how early in its article the sentence stands (news puts the facts first);
 - `short`, `colon`: a headline-like fragment, or a sentence that announces what follows.
@@ -24,7 +25,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from bot.question import DATE, MONEY, NAME, NUMBER, PLACE, QUOTE, REASON, Question
+from bot.question import DATE, MEASURE, MONEY, NAME, NUMBER, PERSON, PLACE, QUOTE, REASON, Question
 from corpus.names import CALENDAR, STARTERS, words
 
 if TYPE_CHECKING:
@@ -78,21 +79,42 @@ _PATTERNS = {
         r"\b(?:in|at|from|to|near|across|into|off|outside|inside)\s+(?:the\s+)?[A-Z][\w’'-]+"
     ),
 }
+_UNITS = (
+    r"(?:second|minute|hour|day|night|week|month|year|decade|centur(?:y|ie)|season|term|"
+    r"mile|kilomet(?:er|re)|km|met(?:er|re)|foot|feet|ft|inch(?:e)?|yard|mph|kph|knot|acre|"
+    r"hectare|square|ton(?:ne)?|pound|lb|kilo(?:gram(?:me)?)?|kg|gram(?:me)?|storey|stor(?:y|ie)|"
+    r"floor)s?"
+)
+_MEASURE = re.compile(  # a number with its unit: "five years", "a 1.2-mile bridge", "45 minutes"
+    rf"(?:\d[\d,.]*|\b(?:{'|'.join(sorted(_NUMBER_WORDS))}|a|an))[\s-]+(?:[\w-]+\s+)?{_UNITS}\b",
+    re.IGNORECASE,
+)
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*")
 _COMMON_STARTS = STARTERS | CALENDAR | words("Mr Mrs Ms Dr")
 
 
-def new_names(text: str, question: Question) -> int:
-    """Capitalised words of `text` (not its first) that the question does not contain."""
+def new_names(text: str, question: Question, people: bool = False) -> int:
+    """Capitalised words of `text` (not its first) that the question does not contain; with
+    `people`, not acronyms either (NBA, FBI: organisations, not the person a "who" asks for)."""
     asked = set(question.focus)
     found = _CAPITALISED.findall(text)[1:] if text[:1].isupper() else _CAPITALISED.findall(text)
-    return sum(1 for w in found if w.lower() not in asked and w not in _COMMON_STARTS)
+    return sum(
+        1
+        for w in found
+        if w.lower() not in asked
+        and w not in _COMMON_STARTS
+        and not (people and len(w) > 1 and w.isupper())
+    )
 
 
 def holds(kind: str, text: str, question: Question) -> bool:
     """Whether a sentence holds a value of the type the question asks for."""
     if kind == NAME:
         return new_names(text, question) > 0
+    if kind == PERSON:
+        return new_names(text, question, people=True) > 0
+    if kind == MEASURE:
+        return bool(_MEASURE.search(text))
     if kind == PLACE:
         return bool(_PATTERNS[PLACE].search(text)) and new_names(text, question) > 0
     return bool(_PATTERNS[kind].search(text))

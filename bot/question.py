@@ -4,9 +4,10 @@ words to search for, and which names the archive does not know (or knows under a
 Every later stage (search, evidence selection, the abstention rules, the renderers) takes the
 `Question`; none re-reads the raw text with word lists of its own.
 
-- Kind and expected answer: "how many" wants a number, "when" a date, "where" / "which country"
-  a place, "who" / "which company" a name, "why" a reason. A sentence that holds no value of the
-  expected type is weaker evidence (`bot.evidence`).
+- Kind and expected answer: "how many" wants a number, "how long" / "how tall" a number with its
+  unit, "when" a date, "where" / "which country" a place, "which company" a name, "who" a person
+  (a name, not an acronym), "why" a reason. A sentence that holds no value of the expected type
+  is weaker evidence (`bot.evidence`).
 - Names: capitalised words after the first. One the archive never mentions makes the question
   unanswerable, unless the archive holds another form of it: a place word ("Russian" for
   Russia, "Emirati" for the Emirates) or a spelling one letter away ("Tilerson" for Tillerson).
@@ -32,6 +33,8 @@ _WORD = re.compile(r"\w+")
 NUMBER, MONEY, DATE, PLACE, NAME, REASON, QUOTE = (
     "number", "money", "date", "place", "name", "reason", "quote"
 )  # fmt: skip
+PERSON = "person"  # "who": a name, and not an acronym (NBA, FBI name organisations)
+MEASURE = "measure"  # "how long", "how tall": a number with its unit (five years)
 
 _PLACE_NOUNS = words(
     """country state city town region province island nation capital continent ocean sea river
@@ -42,12 +45,13 @@ _NUMBER_NOUNS = words("number percentage percent share proportion age")
 _MONEY_NOUNS = words("price cost amount sum fine salary budget fee")
 
 _HOW = [
-    (re.compile(r"\bhow (?:many|old|long|far|tall|big|large|high|fast|often)\b", re.I), NUMBER),
+    (re.compile(r"\bhow (?:long|tall|big|large|high|fast|deep|wide|heavy)\b", re.I), MEASURE),
+    (re.compile(r"\bhow (?:many|old|often|far)\b", re.I), NUMBER),
     (re.compile(r"\bhow much\b", re.I), MONEY),
     (re.compile(r"\bwhen\b", re.I), DATE),
     (re.compile(r"\bwhere\b", re.I), PLACE),
     (re.compile(r"\bwhy\b|\bwhat (?:caused|led to|prompted)\b", re.I), REASON),
-    (re.compile(r"\b(?:who|whom|whose)\b", re.I), NAME),
+    (re.compile(r"\b(?:who|whom|whose)\b", re.I), PERSON),
 ]
 _WHICH = re.compile(
     r"\b(?:which|what)\s+(?:(?:\w+\s+){0,2}?)(?P<noun>[a-z]+)\b", re.I
@@ -71,7 +75,7 @@ class Question:
     when the question used another); `understood_as` is the text after those replacements."""
 
     text: str
-    expects: str | None = None  # NUMBER, MONEY, DATE, PLACE, NAME, REASON, QUOTE or None
+    expects: str | None = None  # NUMBER, MEASURE, MONEY, DATE, PLACE, NAME, PERSON, REASON, QUOTE
     terms: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()  # names the archive never mentions, in no other form either
@@ -99,7 +103,7 @@ def expected_answer(text: str) -> str | None:
     """The type of value the question asks for, if it asks for one."""
     for pattern, kind in _HOW:
         if pattern.search(text):
-            if kind == NAME and re.search(r"\bwho (?:said|says|told)\b", text, re.I):
+            if kind == PERSON and re.search(r"\bwho (?:said|says|told)\b", text, re.I):
                 return QUOTE
             return kind
     match = _WHICH.search(text)

@@ -14,7 +14,7 @@ from bot.evidence import (
     fit_ranking,
     holds,
 )
-from bot.question import DATE, MONEY, NAME, NUMBER, PLACE, REASON, Question
+from bot.question import DATE, MEASURE, MONEY, NAME, NUMBER, PERSON, PLACE, REASON, Question
 
 
 def _q(text: str, expects: str | None) -> Question:
@@ -34,6 +34,21 @@ def test_answer_types_are_recognised() -> None:
     assert not holds(DATE, "The tour opens soon.", _q("When", DATE))
     assert holds(PLACE, "Many are moving to Mexico City.", _q("Where are people moving", PLACE))
     assert holds(REASON, "They cancelled the shows because of drought.", _q("Why", REASON))
+
+
+def test_who_wants_a_person_and_how_long_a_number_with_its_unit() -> None:
+    who = _q("Who did the Detroit Pistons hire as head coach", PERSON)
+    # the question's own names and an acronym (an organisation) are not the person asked for
+    lead = "The Detroit Pistons have a new head coach, before NBA free agency."
+    assert not holds(PERSON, lead, who)
+    assert holds(PERSON, "The organization has hired J.B. Bickerstaff on Sunday.", who)
+    assert holds(NAME, lead, _q("Which league", NAME))
+    long = _q("How long is the deal", MEASURE)
+    assert holds(MEASURE, "The deal is for five years, with a team option.", long)
+    assert holds(MEASURE, "It crosses the river on a 1.2-mile bridge.", long)
+    assert holds(MEASURE, "The talks lasted 45 minutes.", long)
+    assert not holds(MEASURE, "He was one of four known candidates.", long)
+    assert not holds(MEASURE, "He went 48-97 from 2017-19.", long)
 
 
 def _candidate(**values: float) -> Candidate:

@@ -9,9 +9,11 @@ import pytest
 
 from bot.question import (
     DATE,
+    MEASURE,
     MONEY,
     NAME,
     NUMBER,
+    PERSON,
     PLACE,
     QUOTE,
     REASON,
@@ -57,7 +59,10 @@ LEXICON = FakeLexicon(
         ("Which state appeared to be the hardest hit?", PLACE),
         ("Into which ocean did the spacecraft splash down?", PLACE),
         ("Which companies were selected?", NAME),
-        ("Who is next in the line of royal succession?", NAME),
+        ("Who is next in the line of royal succession?", PERSON),
+        ("How long did the shutdown last?", MEASURE),
+        ("How tall is the new tower?", MEASURE),
+        ("How far can the missile reach?", NUMBER),  # often a place ("the US east coast")
         ("Why did some cities cancel their fireworks?", REASON),
         ("What percentage of couples are sleep divorced?", NUMBER),
         ("What did the report find?", None),
