@@ -71,13 +71,7 @@ def test_readers_see_new_articles_and_never_a_half_written_state(tmp_path: Path)
         readers = [threading.Thread(target=read, args=(n,)) for n in range(3)]
         for reader in readers:
             reader.start()
-        writer = subprocess.run(
-            [sys.executable, str(HARNESS), str(directory), to_json(batches)],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        writer = _run_writer(directory, batches)
         time.sleep(0.2)
         stop.set()
         for reader in readers:
@@ -126,15 +120,27 @@ def test_two_first_ingests_into_a_new_directory_both_land(tmp_path: Path) -> Non
     assert failures == []
 
 
-def _commit_in_another_process(directory: Path, batches: list[list[Article]]) -> None:
-    writer = subprocess.run(
+def _run_writer(directory: Path, batches: list[list[Article]]) -> subprocess.CompletedProcess[str]:
+    """Commit `batches` into the index from another process (tests/crash_harness.py)."""
+    return subprocess.run(
         [sys.executable, str(HARNESS), str(directory), to_json(batches)],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def _commit_in_another_process(directory: Path, batches: list[list[Article]]) -> None:
+    writer = _run_writer(directory, batches)
     assert writer.returncode == 0, writer.stderr
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def test_a_reader_whose_files_a_writer_removes_before_it_opens_them_reads_the_new_ones(
@@ -235,14 +241,39 @@ def test_readers_opening_the_index_again_and_again_while_another_process_writes(
         except BaseException as e:  # noqa: BLE001 (reported by the main thread)
             errors.append(e)
 
+    # the writer starts committing once both readers have opened the index, and the readers stop
+    # once both have opened its last generation: each sees the writes begin and end, however
+    # slow this machine is
+    go = tmp_path / "go"
+    batches = [[make(n)] for n in range(2, 32)]
+    writer = subprocess.Popen(
+        [sys.executable, str(HARNESS), str(directory), to_json(batches), "--go", str(go)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     readers = [threading.Thread(target=read, args=(n,)) for n in range(2)]
-    for reader in readers:
-        reader.start()
-    _commit_in_another_process(directory, [[make(n)] for n in range(2, 32)])
-    stop.set()
-    for reader in readers:
-        reader.join(60)
+    try:
+        assert writer.stdout is not None and writer.stdout.readline() == "waiting\n"
+        for reader in readers:
+            reader.start()
+        _wait_for(lambda: all(generations) or bool(errors))
+        before = generations[0][0]
+        go.touch()
+        _, err = writer.communicate(timeout=120)
+        assert writer.returncode == 0, err
+        with Archive.open(directory, HashEncoder()) as done:
+            last = done.generation
+        _wait_for(lambda: all(seen[-1] == last for seen in generations) or bool(errors))
+    finally:
+        stop.set()
+        writer.kill()
+        for reader in readers:
+            if reader.is_alive():
+                reader.join(60)
     assert errors == []
+    assert last > before
     for seen in generations:
-        assert seen == sorted(seen) and len(set(seen)) > 1  # opened during the writes
+        assert seen == sorted(seen) and seen[0] < seen[-1] == last  # opened during the writes
     assert sorted(p.name for p in directory.glob("vectors.*")) == [vectors_file(31)]
