@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -53,34 +53,204 @@ class RawPostings:
     ids: NDArray[np.int64]  # every row of the table, also those without a token
 
 
+class _TokenPostings(NamedTuple):
+    """One token's postings in row order."""
+
+    rows: NDArray[np.int32]
+    title_tf: NDArray[np.uint16]
+    text_tf: NDArray[np.uint16]
+
+
+def _shares(
+    idf: float,
+    weights: tuple[float, float],
+    title_tf: NDArray[np.uint16],
+    text_tf: NDArray[np.uint16],
+    norm: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """A term's share of each row's score: fts5Bm25Function's arithmetic, in its order."""
+    title_weight, text_weight = weights
+    frequency = title_weight * title_tf + text_weight * text_tf
+    return idf * ((frequency * (K1 + 1.0)) / (frequency + norm))
+
+
+FIRST_ROWS = 20_000  # at most this many rows scored exactly for the first k-th best
+EPSILON = 1e-9  # slack for bounds and partial sums added in another order than the exact score
+
+
 @dataclass(frozen=True)
+class _Term:
+    """One phrase of a query: its postings, rows ascending, and the most it adds to any row."""
+
+    idf: float
+    rows: NDArray[np.int32]
+    title_tf: NDArray[np.uint16]
+    text_tf: NDArray[np.uint16]
+    bound: float
+
+
 class Scores:
-    """One query's BM25 score of every row (passage), and which rows hold any of its terms."""
+    """One query's BM25 over the postings, computed when asked: the top k of the rows holding
+    any term, or the scores of given passages. Same numbers and order as FTS5's `bm25()`.
 
-    ids: NDArray[np.int64]  # the passage id of each row, ascending
-    total: NDArray[np.float64]
-    matched: NDArray[np.bool_]
+    `top` prunes as MaxScore does. Each term has a bound, the most it adds to any row. A first
+    k-th best score comes from the rows of the highest-bound term, scored exactly. The terms
+    whose bounds together stay below it are not essential: a row holding only those cannot
+    enter the top k, so only the other terms' postings are read whole (the rare words); the
+    common ones ("said", "us") are looked up, by binary search, for those rows, highest bound
+    first, dropping every row that can no longer reach the k-th best. The few rows left are
+    then scored exactly, term by term in the query's order, as FTS5 sums them."""
 
-    def top(self, k: int, allowed: NDArray[np.int64] | None = None) -> list[tuple[int, float]]:
+    def __init__(self, postings: Postings, terms: list[_Term], weights: tuple[float, float]):
+        self._postings = postings
+        self._terms = terms  # in the query's order: a row's score sums them in this order
+        self._weights = weights
+
+    def top(self, k: int, allowed: NDArray[np.bool_] | None = None) -> list[tuple[int, float]]:
         """Top-k (passage id, score), best first, ties in id order (as FTS5 returns them);
-        with `allowed`, only those passages."""
-        matched = self.matched if allowed is None else self.matched & np.isin(self.ids, allowed)
-        rows = np.flatnonzero(matched)
-        total = self.total
-        if len(rows) > k > 0:  # every row scoring at least the k-th best, ties included
-            kth = np.partition(total[rows], len(rows) - k)[len(rows) - k]
-            rows = rows[total[rows] >= kth]
-        order = np.argsort(-total[rows], kind="stable")[: max(k, 0)]
-        return [(int(self.ids[r]), float(total[r])) for r in rows[order]]
+        with `allowed` (a mask by passage id), only those passages."""
+        if k <= 0 or not self._terms:
+            return []
+        if min(self._weights) <= 0:  # shares may be 0 or negative: no bound holds, score all
+            rows, total = self._every_row(allowed)
+        else:
+            rows = self._survivors(k, allowed)
+            total, _ = self._exact(rows)
+        if len(rows) > k:  # every row scoring at least the k-th best, ties included
+            kth = np.partition(total, len(rows) - k)[len(rows) - k]
+            rows, total = rows[total >= kth], total[total >= kth]
+        order = np.argsort(-total, kind="stable")[:k]  # rows ascend: ties stay in id order
+        ids = self._postings.ids
+        return [(int(ids[r]), float(total[i])) for r, i in zip(rows[order], order, strict=True)]
 
     def of(self, ids: Sequence[int]) -> list[tuple[int, float]]:
         """The scores of those of `ids` that hold any of the terms, in id order."""
+        own = self._postings.ids
         wanted = np.unique(np.asarray(ids, np.int64))
-        rows = np.searchsorted(self.ids, wanted)
-        present = rows < len(self.ids)
-        rows = rows[present][self.ids[rows[present]] == wanted[present]]
-        rows = rows[self.matched[rows]]
-        return [(int(self.ids[r]), float(self.total[r])) for r in rows]
+        rows = np.searchsorted(own, wanted)
+        present = rows < len(own)
+        rows = rows[present][own[rows[present]] == wanted[present]].astype(np.int32)
+        total, matched = self._exact(rows)
+        return [(int(own[r]), float(s)) for r, s in zip(rows[matched], total[matched], strict=True)]
+
+    def _share(
+        self, term: _Term, at: slice | NDArray[np.int64], rows: NDArray[np.int32]
+    ) -> NDArray[np.float64]:
+        """The term's share of the score of `rows`, its postings `at`."""
+        norm = self._postings.norm[rows]
+        return _shares(term.idf, self._weights, term.title_tf[at], term.text_tf[at], norm)
+
+    def _exact(self, rows: NDArray[np.int32]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+        """The exact score of each of `rows` (ascending), and whether it holds any term: each
+        term's share added in the query's order, as FTS5 adds them."""
+        total = np.zeros(len(rows))
+        matched = np.zeros(len(rows), bool)
+        for term in self._terms:
+            which, at = _intersect(rows, term.rows)
+            total[which] += self._share(term, at, rows[which])
+            matched[which] = True
+        return total, matched
+
+    def _every_row(
+        self, allowed: NDArray[np.bool_] | None
+    ) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
+        """Every matching (allowed) row and its exact score, summed over whole posting lists."""
+        n = len(self._postings.ids)
+        total = np.zeros(n)
+        matched = np.zeros(n, bool)
+        for term in self._terms:
+            total[term.rows] += self._share(term, slice(None), term.rows)
+            matched[term.rows] = True
+        if allowed is not None:
+            matched &= self._postings.allowed_rows(allowed)
+        rows = np.flatnonzero(matched).astype(np.int32)
+        return rows, total[rows]
+
+    def _survivors(self, k: int, allowed: NDArray[np.bool_] | None) -> NDArray[np.int32]:
+        """The rows (ascending) that could be in the top k (MaxScore)."""
+        by_bound = sorted(self._terms, key=lambda t: -t.bound)
+        kth = self._first_kth(k, by_bound[0].rows, allowed)
+        # the terms of lowest bound, as long as their bounds sum below the k-th best, are not
+        # essential; every other term's postings are read whole
+        essential, below, floor = len(by_bound), 0.0, kth * (1 - EPSILON)
+        while essential > 1 and (below + by_bound[essential - 1].bound) * (1 + EPSILON) < floor:
+            essential -= 1
+            below += by_bound[essential].bound
+        taken = []
+        for term in by_bound[:essential]:
+            rows, share = term.rows, self._share(term, slice(None), term.rows)
+            if allowed is not None:
+                keep = self._postings.allowed_rows(allowed, rows)
+                rows, share = rows[keep], share[keep]
+            taken.append((rows, share))
+        candidates, scores = _sum_by_row(taken, len(self._postings.ids))
+        # rows that cannot reach the first k-th best go at once
+        keep = scores + below * (1 + EPSILON) >= floor
+        candidates, scores = candidates[keep], scores[keep]
+        # then the others, highest bound first, each looked up for the rows that could still
+        # reach the k-th best
+        left, others = below, by_bound[essential:]
+        while True:
+            if len(scores) >= k:
+                kth = max(kth, float(np.partition(scores, len(scores) - k)[len(scores) - k]))
+            keep = (scores + max(left, 0.0) * (1 + EPSILON)) >= kth * (1 - EPSILON)
+            candidates, scores = candidates[keep], scores[keep]
+            if not others:
+                break
+            term = others.pop(0)
+            left -= term.bound
+            which, at = _intersect(candidates, term.rows)
+            scores[which] += self._share(term, at, candidates[which])
+        return candidates
+
+    def _first_kth(
+        self, k: int, rows: NDArray[np.int32], allowed: NDArray[np.bool_] | None
+    ) -> float:
+        """A first k-th best score: the k-th best exact score of some rows (the postings of the
+        term of highest bound, or a sample of them), or -inf when they are fewer than k."""
+        if allowed is not None:
+            rows = rows[self._postings.allowed_rows(allowed, rows)]
+        if len(rows) < k:
+            return -math.inf
+        if len(rows) > FIRST_ROWS >= 2 * k:  # any rows give a k-th best to start from: a sample
+            rows = rows[:: len(rows) // FIRST_ROWS + 1]
+        total, _ = self._exact(rows)
+        return float(np.partition(total, len(total) - k)[len(total) - k])
+
+
+def _sum_by_row(
+    taken: list[tuple[NDArray[np.int32], NDArray[np.float64]]], n: int
+) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
+    """The rows (ascending) of some terms' postings, and the sum of their shares in each: added
+    in no particular order, a partial score to prune by, not the exact one."""
+    postings = sum(len(rows) for rows, _ in taken)
+    if len(taken) == 1:
+        return taken[0]
+    if postings * 16 < n:  # few: sorted and summed
+        rows, where = np.unique(np.concatenate([r for r, _ in taken]), return_inverse=True)
+        sums = np.bincount(where, np.concatenate([s for _, s in taken]), len(rows))
+        return rows.astype(np.int32), np.asarray(sums, np.float64)
+    dense = np.zeros(n)  # many: summed in place, one slot per row
+    for rows, share in taken:
+        dense[rows] += share
+    found = np.flatnonzero(dense)  # shares are positive: a row holding a term sums above 0
+    return found.astype(np.int32), dense[found]
+
+
+def _intersect(
+    rows: NDArray[np.int32], postings: NDArray[np.int32]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Where `rows` and a term's `postings` (both ascending) share a row: the positions in each,
+    by binary search of the shorter in the longer."""
+    if len(rows) <= len(postings):
+        at = np.searchsorted(postings, rows)
+        hit = at < len(postings)
+        hit[hit] = postings[at[hit]] == rows[hit]
+        return np.flatnonzero(hit), at[hit]
+    at = np.searchsorted(rows, postings)
+    hit = at < len(rows)
+    hit[hit] = rows[at[hit]] == postings[hit]
+    return at[hit], np.flatnonzero(hit)
 
 
 class Postings:
@@ -107,7 +277,13 @@ class Postings:
         self.lengths = lengths
         average = float(lengths.sum()) / len(ids) if len(ids) else 0.0
         # fts5Bm25Function's `k1 * (1 - b + b * D / avgdl)`, once per row; C evaluates it this way
-        self._norm = K1 * ((1 - B) + (B * lengths) / average) if average else lengths * 0.0
+        norm = K1 * ((1 - B) + (B * lengths) / average) if average else lengths * 0.0
+        self.norm = np.asarray(norm, np.float64)
+        # read when a query first holds the token: its postings by row, the most it can add
+        self._tokens: dict[int, _TokenPostings] = {}
+        self._bounds: dict[tuple[int, tuple[float, float]], float] = {}
+        contiguous = len(ids) and int(ids[-1]) - int(ids[0]) + 1 == len(ids)
+        self._first_id = int(ids[0]) if contiguous else None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -118,9 +294,10 @@ class Postings:
         rows = np.searchsorted(ids, raw.row_id)
         if len(raw.row_id) and (rows.max() >= len(ids) or np.any(ids[rows] != raw.row_id)):
             raise ValueError("postings name rows that are not in the table")
-        # a token's rows may come in any order (a row's score sums them); postings already in
-        # token order plus a few appended are two sorted runs, which a stable sort merges in O(n)
-        order = np.argsort(raw.token, kind="stable")
+        # by token, then row (so a row is found in a token's postings by binary search); postings
+        # already in that order plus a few appended are two sorted runs, which a stable sort
+        # merges in O(n)
+        order = np.argsort(raw.token * max(len(ids), 1) + rows, kind="stable")
         token = raw.token[order]
         starts = np.zeros(len(raw.tokens) + 1, np.int64)
         np.cumsum(np.bincount(token, minlength=len(raw.tokens)), out=starts[1:])
@@ -204,28 +381,59 @@ class Postings:
         return 0 if n is None else int(self.starts[n + 1] - self.starts[n])
 
     def scores(self, phrases: Sequence[str], weights: tuple[float, float]) -> Scores:
-        """The BM25 score of every row for a query OR-ing one-token `phrases` (FTS5's order and
-        arithmetic: each phrase's share, summed phrase by phrase), and which rows hold any."""
-        total = np.zeros(len(self.ids))
-        title_weight, text_weight = weights
-        # with positive weights every posting adds a positive share (IDF >= 1e-6), so the rows
-        # that hold a phrase are those scoring above 0; else they are marked one by one
-        marking = min(weights) <= 0
-        matched = np.zeros(len(self.ids), bool)
+        """BM25 for a query OR-ing one-token `phrases` (FTS5's arithmetic: each phrase's share,
+        summed phrase by phrase), computed as `Scores` is asked for it."""
+        terms = []
         for phrase in phrases:
             n = self.vocabulary.get(phrase)
-            if n is None:
+            if n is None or self.starts[n] == self.starts[n + 1]:
                 continue  # no row holds it: it adds nothing to any score
-            lo, hi = int(self.starts[n]), int(self.starts[n + 1])
-            hits = hi - lo
+            token = self._term(n)
+            hits = len(token.rows)
             idf = math.log((len(self.ids) - hits + 0.5) / (hits + 0.5))
             idf = idf if idf > 0.0 else MIN_IDF
-            rows = self.rows[lo:hi]
-            frequency = title_weight * self.title_tf[lo:hi] + text_weight * self.text_tf[lo:hi]
-            total[rows] += idf * ((frequency * (K1 + 1.0)) / (frequency + self._norm[rows]))
-            if marking:
-                matched[rows] = True
-        return Scores(self.ids, total, matched if marking else total > 0)
+            bound = self._bound(n, idf, weights) if min(weights) > 0 else math.inf
+            terms.append(_Term(idf, token.rows, token.title_tf, token.text_tf, bound))
+        return Scores(self, terms, weights)
+
+    def _term(self, n: int) -> _TokenPostings:
+        """Token `n`'s postings in row order."""
+        found = self._tokens.get(n)
+        if found is None:
+            lo, hi = int(self.starts[n]), int(self.starts[n + 1])
+            rows, title_tf, text_tf = self.rows[lo:hi], self.title_tf[lo:hi], self.text_tf[lo:hi]
+            if np.any(rows[1:] <= rows[:-1]):  # a file written before rows were kept in order
+                order = np.argsort(rows, kind="stable")
+                rows, title_tf, text_tf = rows[order], title_tf[order], text_tf[order]
+            found = _TokenPostings(rows, title_tf, text_tf)
+            self._tokens[n] = found
+        return found
+
+    def _bound(self, n: int, idf: float, weights: tuple[float, float]) -> float:
+        """The most token `n` adds to any row's score: computed over its postings once (their
+        cost), then kept with these postings."""
+        found = self._bounds.get((n, weights))
+        if found is None:
+            token = self._term(n)
+            shares = _shares(idf, weights, token.title_tf, token.text_tf, self.norm[token.rows])
+            found = self._bounds[(n, weights)] = float(shares.max())
+        return found
+
+    def allowed_rows(
+        self, allowed: NDArray[np.bool_], rows: NDArray[np.int32] | None = None
+    ) -> NDArray[np.bool_]:
+        """Which of `rows` (default: all) are passages `allowed` (a mask by passage id) holds."""
+        ids: NDArray[np.int64]
+        if rows is None:
+            ids = self.ids
+        elif self._first_id is not None:  # ids without gaps: a row's id is an offset away
+            ids = rows.astype(np.int64) + self._first_id
+        else:
+            ids = self.ids[rows]
+        inside = ids < len(allowed)
+        keep = np.zeros(len(ids), bool)
+        keep[inside] = allowed[ids[inside]]
+        return keep
 
     # the file
 

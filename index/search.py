@@ -19,6 +19,7 @@ from index.fts import MAX_TERMS, query_terms, terms_expression
 from index.fusion import cap_per_group, convex_fusion, reciprocal_rank_fusion
 from index.lexical import best_coverage, term_weights
 from index.manifest import Manifest
+from index.passage_dates import PassageDates, id_mask
 from index.postings import Postings, Scores
 from index.sentences import lookup_sentences
 from index.store import Filters, Store
@@ -70,6 +71,7 @@ class Searching:
     _vectors: VectorIndex
 
     _speaker_cache: tuple[int, list[str]] = (-1, [])
+    _dates_cache: tuple[int, PassageDates | None] = (-1, None)
 
     def refresh(self) -> bool:
         raise NotImplementedError
@@ -154,7 +156,7 @@ class Searching:
         filters = filters or Filters()
         config = self.search_config
         pool = max(config.candidates, k * 4)
-        allowed = None if filters.is_empty() else self.store.passage_ids(filters)
+        allowed = None if filters.is_empty() else self._allowed(filters)
 
         dense: list[list[tuple[int, float]]] = [[] for _ in queries]
         if retriever != "bm25" and queries:
@@ -185,6 +187,17 @@ class Searching:
             results.append(self._rank(words[n], dense[n], lexical[n], k, retriever, qv, cap))
         return results
 
+    def _allowed(self, filters: Filters) -> NDArray[np.bool_]:
+        """The passages a filtered search may return, as a mask by passage id: a date range's
+        from the passages' days, read once per generation; outlets' from SQLite."""
+        if filters.sources:
+            return id_mask(self.store.passage_ids(filters))
+        generation, dates = self._dates_cache
+        if generation != self.generation or dates is None:
+            dates = PassageDates.read(self.store)
+            self._dates_cache = (self.generation, dates)
+        return dates.allowed(filters.since, filters.until)
+
     def _scores(self, terms: Sequence[str]) -> Scores | None:
         """The BM25 scores of every passage for the terms OR-ed, as FTS5's bm25() computes
         them; None when a term is a phrase of several tokens to FTS5 ("covid_19"), which only
@@ -202,7 +215,7 @@ class Searching:
         scores: Scores | None,
         k: int,
         filters: Filters,
-        allowed: NDArray[np.int64] | None,
+        allowed: NDArray[np.bool_] | None,
     ) -> list[tuple[int, float]]:
         """Top-k (passage id, BM25 score) for the terms OR-ed."""
         if scores is not None:

@@ -130,19 +130,22 @@ class VectorIndex:
             self._index.remove_ids(np.asarray(ids, dtype=np.int64))
 
     def search(
-        self, queries: NDArray[np.float32], k: int, allowed: NDArray[np.int64] | None = None
+        self, queries: NDArray[np.float32], k: int, allowed: NDArray[np.bool_] | None = None
     ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-        """Top-k (scores, ids) per query, -1 ids padding; `allowed` restricts the ids searched."""
+        """Top-k (scores, ids) per query, -1 ids padding; `allowed`, a mask by id, restricts
+        the ids searched."""
         faiss = _faiss()
         xq = np.ascontiguousarray(queries, dtype=np.float32)
         k = max(1, min(k, len(self)))
-        if len(self) == 0 or (allowed is not None and len(allowed) == 0):
+        if len(self) == 0 or (allowed is not None and not allowed.any()):
             n = len(xq)
             return np.zeros((n, 0), dtype=np.float32), np.zeros((n, 0), dtype=np.int64)
         params = None
         selector = None
         if allowed is not None:
-            selector = faiss.IDSelectorBatch(np.asarray(allowed, np.int64))
+            # a bit per id: built in one pass, where IDSelectorBatch hashes every allowed id
+            bitmap = np.packbits(allowed, bitorder="little")
+            selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
         if self.kind == IVF:
             params = faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
         elif selector is not None:

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from corpus.types import Article
 from index import Archive, Filters
 from index.fts import terms_expression
+from index.passage_dates import id_mask
 from index.postings import Postings, RawPostings, postings_file
 from tests.fakes import HashEncoder
 
@@ -71,7 +72,7 @@ def assert_same(archive: Archive) -> None:
         for k in (1, 5, 50, 10_000):
             assert scores.top(k) == archive.store.bm25(expression, k, Filters(), WEIGHTS)
         since = Filters(since="2024-05-01", sources=("AP",))
-        allowed = archive.store.passage_ids(since)
+        allowed = id_mask(archive.store.passage_ids(since))
         assert scores.top(20, allowed) == archive.store.bm25(expression, 20, since, WEIGHTS)
         ids = [int(i) for i in archive.postings().ids[::3]] + [10**9]
         assert scores.of(ids) == archive.store.bm25_of(expression, ids, WEIGHTS)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from index.errors import IndexCorruptError
+from index.passage_dates import id_mask
 from index.vectors import VectorIndex
 
 
@@ -44,9 +45,9 @@ def test_remove_and_allowed_ids() -> None:
     _, found = index.search(xq, 10)
     assert (found == brute_force(xb[100:], ids[100:], xq, 10)).all()
     allowed = ids[150:170]
-    _, found = index.search(xq, 5, allowed)
+    _, found = index.search(xq, 5, id_mask(allowed))
     assert (found == brute_force(xb[150:170], allowed, xq, 5)).all()
-    _, found = index.search(xq, 5, np.array([], dtype=np.int64))
+    _, found = index.search(xq, 5, id_mask([]))
     assert found.shape == (5, 0)
 
 
@@ -113,7 +114,7 @@ def test_ivf_remove_allowed_and_save_roundtrip(tmp_path: Path) -> None:
     assert not set(found.ravel()) & set(removed)
     assert recall_at(found, brute_force(xb[1::2], ids[1::2], xq, 10)) >= 0.9
     allowed = ids[1:400:2]
-    _, found = index.search(xq, 5, allowed)
+    _, found = index.search(xq, 5, id_mask(allowed))
     assert set(found.ravel()) - {-1} <= set(allowed)
     index.save(tmp_path / "v.faiss")
     loaded = VectorIndex.load(tmp_path / "v.faiss", "ivf")
