@@ -1,0 +1,140 @@
+"""BM25 in memory as answers ask for it: the pruned top k (MaxScore, `Scores.top`) against
+scoring every posting of every term (as `Postings.scores` summed them before), on an existing
+index and the real news questions. Checks both give the same ids and scores, then times them.
+
+The calls are recorded while this checkout answers the questions (`Answerer.answer`: the parsed
+question's terms, the candidate pool as k, a dated question's allowed passages, the dense-only
+candidates whose scores `Scores.of` fills in), then replayed, each way in turn, rounds alternated.
+
+    .venv/bin/python bench/bench_bm25.py --index DIR [--rounds 3]
+
+Prints each way's median and p95 per search (top k plus `of`), the ratio of medians, how many
+results agree, and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+sys.path.insert(1, str(Path(__file__).resolve().parent))
+from common import QUESTIONS, questions  # noqa: E402
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Search:
+    """One search's BM25: its phrases and weights, then what was asked of its scores."""
+
+    phrases: list[str]
+    weights: tuple[float, float]
+    # ("top", k, allowed) and ("of", ids, None), in the order the search asked them
+    asked: list[tuple[str, Any, Any]] = field(default_factory=list)
+
+
+def record(index: Path, asked: list[str]) -> tuple[Any, list[Search]]:
+    """Answer every question once, recording the BM25 calls its searches make."""
+    sys.path.insert(0, str(ROOT))
+    from bot.answer import Answerer
+    from bot.services import make_encoder
+    from bot.settings import Settings
+    from index import Archive
+    from index.postings import Postings, Scores
+
+    searches: list[Search] = []
+    scores, top, of = Postings.scores, Scores.top, Scores.of
+
+    def scores_recorded(self: Postings, phrases: list[str], weights: tuple[float, float]) -> Scores:
+        searches.append(Search(list(phrases), weights))
+        return scores(self, phrases, weights)
+
+    def top_recorded(self: Scores, k: int, allowed: NDArray[np.bool_] | None = None) -> Any:
+        searches[-1].asked.append(("top", k, allowed))
+        return top(self, k, allowed)
+
+    def of_recorded(self: Scores, ids: list[int]) -> Any:
+        searches[-1].asked.append(("of", list(ids), None))
+        return of(self, ids)
+
+    Postings.scores, Scores.top, Scores.of = scores_recorded, top_recorded, of_recorded  # type: ignore[method-assign,assignment]
+    try:
+        with Archive.open(index, make_encoder(Settings())) as archive:
+            answerer = Answerer(archive)
+            for q in asked:
+                answerer.answer(q)
+            postings = archive.postings()
+    finally:
+        Postings.scores, Scores.top, Scores.of = scores, top, of  # type: ignore[method-assign]
+    return postings, searches
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", type=Path, required=True, help="an existing index")
+    parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    import numpy as np
+
+    postings, searches = record(args.index, questions(args.questions))
+
+    def pruned(search: Search) -> list[Any]:
+        scores = postings.scores(search.phrases, search.weights)
+        return [
+            scores.top(k, allowed) if how == "top" else scores.of(k)
+            for how, k, allowed in search.asked
+        ]
+
+    def every(search: Search) -> list[Any]:
+        scores = postings.scores(search.phrases, search.weights)
+        out: list[Any] = []
+        for how, k, allowed in search.asked:
+            rows, total = scores._every_row(None if how == "of" else allowed)  # every posting
+            if how == "top":
+                order = np.lexsort((rows, -total))[:k]
+                out.append([(int(postings.ids[rows[i]]), float(total[i])) for i in order])
+            else:
+                wanted = set(k)
+                ids = postings.ids[rows]
+                out.append([(int(i), float(s)) for i, s in zip(ids, total, strict=True)
+                            if int(i) in wanted])  # fmt: skip
+        return out
+
+    same = sum(pruned(s) == every(s) for s in searches)
+    ways: list[tuple[str, Callable[[Search], list[Any]]]] = [("pruned", pruned), ("every", every)]
+    times: dict[str, list[float]] = {name: [] for name, _ in ways}
+    for n in range(args.rounds):
+        for name, way in ways if n % 2 == 0 else ways[::-1]:
+            for search in searches:
+                started = time.perf_counter()
+                way(search)
+                times[name].append(time.perf_counter() - started)
+    dated = sum(any(a is not None for _, _, a in s.asked) for s in searches)
+    answers = len(questions(args.questions))
+    print(f"# BM25 in memory, {len(postings):,} passages ({args.index}), {len(searches)} "
+          f"searches of {answers} answers ({dated} dated) x {args.rounds} rounds")  # fmt: skip
+    for name, seconds in times.items():
+        ms = sorted(s * 1000 for s in seconds)
+        p95 = ms[int(0.95 * (len(ms) - 1))]
+        print(f"{name}: median {statistics.median(ms):.2f} ms, p95 {p95:.2f} ms, "
+              f"mean {statistics.mean(ms):.2f} ms")  # fmt: skip
+    ratio = statistics.median(times["pruned"]) / statistics.median(times["every"])
+    print(f"ratio of medians pruned/every {ratio:.3f}; same ids and scores for "
+          f"{same}/{len(searches)} searches")  # fmt: skip
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
