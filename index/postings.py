@@ -230,11 +230,11 @@ def _sum_by_row(
         rows, where = np.unique(np.concatenate([r for r, _ in taken]), return_inverse=True)
         sums = np.bincount(where, np.concatenate([s for _, s in taken]), len(rows))
         return rows.astype(np.int32), np.asarray(sums, np.float64)
-    dense = np.zeros(n)  # many: summed in place, one slot per row
-    for rows, share in taken:
-        dense[rows] += share
+    dense = np.bincount(  # many: summed in one pass, a slot per row
+        np.concatenate([r for r, _ in taken]), np.concatenate([s for _, s in taken]), n
+    )
     found = np.flatnonzero(dense)  # shares are positive: a row holding a term sums above 0
-    return found.astype(np.int32), dense[found]
+    return found.astype(np.int32), np.asarray(dense[found], np.float64)
 
 
 def _intersect(
