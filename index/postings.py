@@ -74,6 +74,7 @@ def _shares(
     return idf * ((frequency * (K1 + 1.0)) / (frequency + norm))
 
 
+BOUND_SLICE = 1 << 22  # postings a slice of the pass computing every token's bound
 FIRST_ROWS = 20_000  # at most this many rows scored exactly for the first k-th best
 EPSILON = 1e-9  # slack for bounds and partial sums added in another order than the exact score
 
@@ -279,9 +280,9 @@ class Postings:
         # fts5Bm25Function's `k1 * (1 - b + b * D / avgdl)`, once per row; C evaluates it this way
         norm = K1 * ((1 - B) + (B * lengths) / average) if average else lengths * 0.0
         self.norm = np.asarray(norm, np.float64)
-        # read when a query first holds the token: its postings by row, the most it can add
+        # read when a query first holds the token: its postings by row; and every token's bound
         self._tokens: dict[int, _TokenPostings] = {}
-        self._bounds: dict[tuple[int, tuple[float, float]], float] = {}
+        self._bounds: dict[tuple[float, float], NDArray[np.float64]] = {}
         contiguous = len(ids) and int(ids[-1]) - int(ids[0]) + 1 == len(ids)
         self._first_id = int(ids[0]) if contiguous else None
 
@@ -392,7 +393,7 @@ class Postings:
             hits = len(token.rows)
             idf = math.log((len(self.ids) - hits + 0.5) / (hits + 0.5))
             idf = idf if idf > 0.0 else MIN_IDF
-            bound = self._bound(n, idf, weights) if min(weights) > 0 else math.inf
+            bound = self._bound(n, weights) if min(weights) > 0 else math.inf
             terms.append(_Term(idf, token.rows, token.title_tf, token.text_tf, bound))
         return Scores(self, terms, weights)
 
@@ -409,15 +410,40 @@ class Postings:
             self._tokens[n] = found
         return found
 
-    def _bound(self, n: int, idf: float, weights: tuple[float, float]) -> float:
-        """The most token `n` adds to any row's score: computed over its postings once (their
-        cost), then kept with these postings."""
-        found = self._bounds.get((n, weights))
-        if found is None:
-            token = self._term(n)
-            shares = _shares(idf, weights, token.title_tf, token.text_tf, self.norm[token.rows])
-            found = self._bounds[(n, weights)] = float(shares.max())
-        return found
+    def _bound(self, n: int, weights: tuple[float, float]) -> float:
+        """The most token `n` adds to any row's score."""
+        bounds = self._bounds.get(weights)
+        if bounds is None:
+            bounds = self._bounds[weights] = self._every_bound(weights)
+        return float(bounds[n])
+
+    def _every_bound(self, weights: tuple[float, float]) -> NDArray[np.float64]:
+        """Every token's most added to a row's score: one pass over the postings when a query
+        first asks (about a second at 1M passages, each token's cost once), in slices of
+        BOUND_SLICE postings to bound the memory it takes."""
+        counts = np.diff(self.starts)
+        total = len(self.ids)
+        idf = np.array([math.log((total - c + 0.5) / (c + 0.5)) for c in counts.tolist()])
+        idf[idf <= 0.0] = MIN_IDF
+        bounds = np.zeros(len(self.tokens))
+        first = 0
+        while first < len(self.tokens):
+            end = int(np.searchsorted(self.starts, self.starts[first] + BOUND_SLICE, "right")) - 1
+            end = min(max(end, first + 1), len(self.tokens))
+            lo, hi = int(self.starts[first]), int(self.starts[end])
+            held = counts[first:end] > 0
+            if hi > lo:
+                shares = _shares(
+                    np.repeat(idf[first:end], counts[first:end]),  # type: ignore[arg-type]
+                    weights,
+                    self.title_tf[lo:hi],
+                    self.text_tf[lo:hi],
+                    self.norm[self.rows[lo:hi]],
+                )
+                starts = self.starts[first:end][held] - lo
+                bounds[first:end][held] = np.maximum.reduceat(shares, starts)
+            first = end
+        return bounds
 
     def allowed_rows(
         self, allowed: NDArray[np.bool_], rows: NDArray[np.int32] | None = None

@@ -84,14 +84,16 @@ def expected_top(
 
 
 @pytest.mark.parametrize(
-    ("gaps", "first_rows"),
-    [(False, 20_000), (True, 20_000), (False, 200)],
-    ids=["ids without gaps", "ids with gaps", "a first k-th best from a sample"],
+    ("gaps", "small"),
+    [(False, False), (True, False), (False, True)],
+    ids=["ids without gaps", "ids with gaps", "bounds in slices, a first k-th best of a sample"],
 )
 def test_pruned_top_k_equals_brute_force(
-    gaps: bool, first_rows: int, monkeypatch: pytest.MonkeyPatch
+    gaps: bool, small: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(postings_module, "FIRST_ROWS", first_rows)
+    if small:
+        monkeypatch.setattr(postings_module, "FIRST_ROWS", 200)
+        monkeypatch.setattr(postings_module, "BOUND_SLICE", 1_000)
     postings = zipf_postings(3, 3_000, 400, gaps)
     frequencies = np.diff(postings.starts)
     assert frequencies.max() > 0.6 * len(postings) and np.median(frequencies) < 80  # Zipf-like
