@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from corpus.types import Article
 from index import Archive, Filters
+from index import postings as postings_module
 from index.fts import terms_expression
 from index.passage_dates import id_mask
 from index.postings import Postings, RawPostings, postings_file
@@ -23,6 +24,17 @@ WORDS = (  # noqa: SIM905 (a word list reads better as text)
     "Zürich election president week us said the of vote votes voting 2024 13 inflation eggs "
     "Netflix advertising advertisements covid_19 naïve résumé running ran runs"
 ).split()
+
+
+@pytest.fixture(autouse=True, params=["pruned", "dense"])
+def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: the top k pruned (MaxScore), and every posting summed, which small
+    queries take (`postings.DENSE_BELOW`); both must equal FTS5."""
+    if request.param == "pruned":
+        monkeypatch.setattr(postings_module, "DENSE_BELOW", 0)
+    else:
+        monkeypatch.setattr(postings_module, "DENSE_BELOW", 10**12)
+    return str(request.param)
 
 
 def random_articles(seed: int, n: int) -> list[Article]:
