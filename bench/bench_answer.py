@@ -14,6 +14,11 @@ path before the in-memory postings, index/postings.py).
 
     .venv/bin/python bench/bench_answer.py --index DIR [--baseline DIR --baseline-index DIR]
     .venv/bin/python bench/bench_answer.py --limit 300 [--rounds 3]
+    .venv/bin/python bench/bench_answer.py --index DIR --baseline DIR --interleave
+
+With `--interleave` both sides' processes are up at once and answer each question in turn (who
+goes first alternating), so a change in the machine's load falls on both sides alike; without
+it, a round runs one side's process to the end, then the other's.
 
 Prints each side's median, p95 and spread, the ratio, how many answer texts agree, the median
 parts (timings_ms), each side's peak resident memory (the answering process: model, index and
@@ -77,6 +82,65 @@ def child(index: Path, questions_file: Path, warm: int, fts5: bool, profile: boo
                       "passages": passages, "peak_rss_mb": peak_mb}))  # fmt: skip
 
 
+def serve(index: Path, questions_file: Path, warm: int, fts5: bool) -> None:
+    """In a fresh process: answer the warm-up questions, say "ready", then answer question N
+    for each N read from stdin, one JSON line each (`--interleave`)."""
+    from bot.answer import Answerer
+    from bot.services import make_encoder
+    from bot.settings import Settings
+    from index import Archive
+
+    asked = questions(questions_file)
+    with Archive.open(index, make_encoder(Settings())) as archive:
+        if fts5:
+            archive._scores = lambda terms: None  # type: ignore[method-assign]
+        answerer = Answerer(archive)
+        for q in asked[:warm]:
+            answerer.answer(q)
+        print("ready", flush=True)
+        for line in sys.stdin:
+            started = time.perf_counter()
+            answer = answerer.answer(asked[int(line)])
+            seconds = time.perf_counter() - started
+            print(json.dumps({"seconds": seconds, "answer": answer.text,
+                              "parts": answer.timings_ms}), flush=True)  # fmt: skip
+        passages = archive.passage_count
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"passages": passages, "peak_rss_mb": peak_mb}), flush=True)
+
+
+def interleaved(sides: list[tuple[Path, Path, bool]], args: argparse.Namespace) -> list[dict]:
+    """Both sides' processes up at once, each question answered by one then the other (which
+    goes first alternating), so a change in the machine's load falls on both alike."""
+    processes = []
+    for tree, index, fts5 in sides:
+        command = [sys.executable, __file__, "--serve", "--index", str(index),
+                   "--questions", str(args.questions), "--warm", str(args.warm)]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1"}
+        processes.append(subprocess.Popen(command + ["--fts5"] * fts5, cwd=tree, env=env,
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          text=True))  # fmt: skip
+    for process in processes:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    results: list[dict] = [{"seconds": [], "answers": [], "parts": []} for _ in processes]
+    for n in range(args.warm, len(questions(args.questions))):
+        for side in (0, 1) if n % 2 == 0 else (1, 0):
+            process = processes[side]
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write(f"{n}\n")
+            process.stdin.flush()
+            done = json.loads(process.stdout.readline())
+            results[side]["seconds"].append(done["seconds"])
+            results[side]["answers"].append(done["answer"])
+            results[side]["parts"].append(done["parts"])
+    for process, result in zip(processes, results, strict=True):
+        out, _ = process.communicate("")
+        if process.returncode:
+            raise SystemExit(f"a side failed (exit {process.returncode})")
+        result.update(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
 def run(tree: Path, index: Path, args: argparse.Namespace, fts5: bool = False) -> dict:
     command = [sys.executable, __file__, "--child", "--index", str(index),
                "--questions", str(args.questions), "--warm", str(args.warm)]  # fmt: skip
@@ -138,11 +202,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warm", type=int, default=10, help="questions answered untimed first")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--interleave", action="store_true",
+        help="run both sides at once, alternating question by question (robust to load changes)",
+    )  # fmt: skip
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--fts5", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.index, args.questions, args.warm, args.fts5, args.profile)
+        return
+    if args.serve:
+        serve(args.index, args.questions, args.warm, args.fts5)
         return
     with tempfile.TemporaryDirectory() as tmp:
         index = args.index
@@ -170,7 +242,11 @@ def main() -> None:
             sides = [(ROOT, index, False), (base_tree, base_index, args.baseline is None)]
             if n % 2:
                 sides.reverse()
-            results = {(tree, fts5): run(tree, ix, args, fts5) for tree, ix, fts5 in sides}
+            if args.interleave:
+                both = interleaved(sides, args)
+                results = {(tree, fts5): r for (tree, _, fts5), r in zip(sides, both, strict=True)}
+            else:
+                results = {(tree, fts5): run(tree, ix, args, fts5) for tree, ix, fts5 in sides}
             mine = results[(ROOT, False)]
             theirs = results[(base_tree, args.baseline is None)]
             ours += mine["seconds"]
