@@ -1,5 +1,6 @@
 """BM25 in memory as answers ask for it: the pruned top k (MaxScore, `Scores.top`) against
-scoring every posting of every term (as `Postings.scores` summed them before), on an existing
+summing every posting of every term once a search (as `Postings.scores` did before; a date
+filter read as a mask here too, where it was `np.isin` over every passage), on an existing
 index and the real news questions. Checks both give the same ids and scores, then times them.
 
 The calls are recorded while this checkout answers the questions (`Answerer.answer`: the parsed
@@ -98,18 +99,30 @@ def main() -> None:
         ]
 
     def every(search: Search) -> list[Any]:
+        """As before pruning: every posting summed once a search, then its top k (the k-th
+        best by partition) and the scores of given ids read off the sums."""
         scores = postings.scores(search.phrases, search.weights)
+        rows, total = scores._every_row(None)
         out: list[Any] = []
         for how, k, allowed in search.asked:
-            rows, total = scores._every_row(None if how == "of" else allowed)  # every posting
             if how == "top":
-                order = np.lexsort((rows, -total))[:k]
-                out.append([(int(postings.ids[rows[i]]), float(total[i])) for i in order])
+                keep = slice(None) if allowed is None else postings.allowed_rows(allowed, rows)
+                r, t = rows[keep], total[keep]
+                if len(r) > k:
+                    kth = np.partition(t, len(r) - k)[len(r) - k]
+                    r, t = r[t >= kth], t[t >= kth]
+                order = np.argsort(-t, kind="stable")[:k]
+                out.append([(int(postings.ids[r[i]]), float(t[i])) for i in order])
             else:
-                wanted = set(k)
-                ids = postings.ids[rows]
-                out.append([(int(i), float(s)) for i, s in zip(ids, total, strict=True)
-                            if int(i) in wanted])  # fmt: skip
+                ids = np.unique(np.asarray(k, np.int64))
+                wanted = np.searchsorted(postings.ids, ids)
+                known = wanted < len(postings.ids)
+                known[known] = postings.ids[wanted[known]] == ids[known]
+                wanted = wanted[known]
+                at = np.searchsorted(rows, wanted)
+                held = at < len(rows)
+                held[held] = rows[at[held]] == wanted[held]
+                out.append([(int(postings.ids[rows[i]]), float(total[i])) for i in at[held]])
         return out
 
     same = sum(pruned(s) == every(s) for s in searches)
