@@ -45,17 +45,24 @@ class Search:
     asked: list[tuple[str, Any, Any]] = field(default_factory=list)
 
 
-def record(index: Path, asked: list[str]) -> tuple[Any, list[Search]]:
-    """Answer every question once, recording the BM25 calls its searches make."""
+def record(index: Path, asked: list[str]) -> tuple[Any, list[Search], list[Any]]:
+    """Answer every question once, recording the BM25 calls its searches make, and the
+    filters of the filtered ones."""
     sys.path.insert(0, str(ROOT))
     from bot.answer import Answerer
     from bot.services import make_encoder
     from bot.settings import Settings
     from index import Archive
     from index.postings import Postings, Scores
+    from index.search import Searching
 
     searches: list[Search] = []
-    scores, top, of = Postings.scores, Scores.top, Scores.of
+    filters: list[Any] = []
+    scores, top, of, allowed_of = Postings.scores, Scores.top, Scores.of, Searching._allowed
+
+    def allowed_recorded(self: Searching, f: Any) -> Any:
+        filters.append(f)
+        return allowed_of(self, f)
 
     def scores_recorded(self: Postings, phrases: list[str], weights: tuple[float, float]) -> Scores:
         searches.append(Search(list(phrases), weights))
@@ -70,6 +77,7 @@ def record(index: Path, asked: list[str]) -> tuple[Any, list[Search]]:
         return of(self, ids)
 
     Postings.scores, Scores.top, Scores.of = scores_recorded, top_recorded, of_recorded  # type: ignore[method-assign,assignment]
+    Searching._allowed = allowed_recorded  # type: ignore[method-assign]
     try:
         with Archive.open(index, make_encoder(Settings())) as archive:
             answerer = Answerer(archive)
@@ -78,7 +86,43 @@ def record(index: Path, asked: list[str]) -> tuple[Any, list[Search]]:
             postings = archive.postings()
     finally:
         Postings.scores, Scores.top, Scores.of = scores, top, of  # type: ignore[method-assign]
-    return postings, searches
+        Searching._allowed = allowed_of  # type: ignore[method-assign]
+    return postings, searches, filters
+
+
+def time_filters(index: Path, postings: Any, filters: list[Any]) -> None:
+    """A dated search's allowed passages, both ways: listed by SQL, then `np.isin` over every
+    passage (BM25) and FAISS's hashed id set, as before; or a mask from the passages' days in
+    memory, a bitmap for FAISS."""
+    import faiss
+    import numpy as np
+
+    from index.passage_dates import PassageDates
+    from index.store import Store
+
+    store = Store(index / "newsqa.sqlite")
+    started = time.perf_counter()
+    dates = PassageDates.read(store)
+    read = time.perf_counter() - started
+    dated = [f for f in filters if not f.sources]
+    sql, memory = [], []
+    for f in dated:
+        started = time.perf_counter()
+        ids = store.passage_ids(f)
+        np.isin(postings.ids, ids)
+        faiss.IDSelectorBatch(ids)
+        sql.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        mask = dates.allowed(f.since, f.until)
+        bitmap = np.packbits(mask, bitorder="little")
+        faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
+        memory.append(time.perf_counter() - started)
+        assert np.array_equal(np.flatnonzero(mask), np.sort(ids))
+    store.close()
+    print(f"date filters ({len(dated)} searches, the same passages each way): SQL + np.isin + "
+          f"id set median {statistics.median(sql) * 1000:.2f} ms; days in memory + bitmap "
+          f"median {statistics.median(memory) * 1000:.2f} ms (the days read once: "
+          f"{read:.2f} s)")  # fmt: skip
 
 
 def main() -> None:
@@ -89,7 +133,7 @@ def main() -> None:
     args = parser.parse_args()
     import numpy as np
 
-    postings, searches = record(args.index, questions(args.questions))
+    postings, searches, filters = record(args.index, questions(args.questions))
 
     def pruned(search: Search) -> list[Any]:
         scores = postings.scores(search.phrases, search.weights)
@@ -146,6 +190,16 @@ def main() -> None:
     ratio = statistics.median(times["pruned"]) / statistics.median(times["every"])
     print(f"ratio of medians pruned/every {ratio:.3f}; same ids and scores for "
           f"{same}/{len(searches)} searches")  # fmt: skip
+    held, left = [], []
+    for search in searches:
+        scores = postings.scores(search.phrases, search.weights)
+        held.append(sum(len(t.rows) for t in scores._terms))
+        for how, k, allowed in search.asked:
+            if how == "top":
+                left.append(len(scores._survivors(k, allowed)))
+    print(f"a search's terms hold {statistics.mean(held):,.0f} postings on average; pruning "
+          f"leaves {statistics.mean(left):,.0f} passages to score exactly")  # fmt: skip
+    time_filters(args.index, postings, filters)
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
