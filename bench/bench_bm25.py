@@ -197,8 +197,12 @@ def main() -> None:
         for how, k, allowed in search.asked:
             if how == "top":
                 left.append(len(scores._survivors(k, allowed)))
+    started = time.perf_counter()
+    postings._every_bound(searches[0].weights)  # what a generation's first query pays
+    bounds = time.perf_counter() - started
     print(f"a search's terms hold {statistics.mean(held):,.0f} postings on average; pruning "
-          f"leaves {statistics.mean(left):,.0f} passages to score exactly")  # fmt: skip
+          f"leaves {statistics.mean(left):,.0f} passages to score exactly; every token's bound "
+          f"in {bounds:.2f} s")  # fmt: skip
     time_filters(args.index, postings, filters)
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
