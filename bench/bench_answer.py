@@ -36,7 +36,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NamedTuple
 
 sys.path.insert(1, str(Path(__file__).resolve().parent))  # after a child's checkout (PYTHONPATH)
 from common import DATA, QUESTIONS, questions, real_articles, row, summary, today  # noqa: E402
@@ -44,8 +47,16 @@ from common import DATA, QUESTIONS, questions, real_articles, row, summary, toda
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def child(index: Path, questions_file: Path, warm: int, fts5: bool, profile: bool) -> None:
-    """In a fresh process, with one checkout first on sys.path: answer every question once."""
+class Warmed(NamedTuple):
+    archive: Any  # index.Archive of the checkout under test, imported in the child process
+    answerer: Any  # bot.answer.Answerer
+    asked: list[str]
+
+
+@contextmanager
+def _warmed(index: Path, questions_file: Path, warm: int, fts5: bool) -> Iterator[Warmed]:
+    """The index opened with this checkout's code (BM25 ranked by FTS5's `bm25()` with `fts5`),
+    an answerer on it, the questions, and the first `warm` of them answered untimed."""
     from bot.answer import Answerer
     from bot.services import make_encoder
     from bot.settings import Settings
@@ -58,6 +69,12 @@ def child(index: Path, questions_file: Path, warm: int, fts5: bool, profile: boo
         answerer = Answerer(archive)
         for q in asked[:warm]:
             answerer.answer(q)
+        yield Warmed(archive, answerer, asked)
+
+
+def child(index: Path, questions_file: Path, warm: int, fts5: bool, profile: bool) -> None:
+    """In a fresh process, with one checkout first on sys.path: answer every question once."""
+    with _warmed(index, questions_file, warm, fts5) as (archive, answerer, asked):
         seconds, answers, parts = [], [], []
         profiler = None
         if profile:
@@ -85,18 +102,7 @@ def child(index: Path, questions_file: Path, warm: int, fts5: bool, profile: boo
 def serve(index: Path, questions_file: Path, warm: int, fts5: bool) -> None:
     """In a fresh process: answer the warm-up questions, say "ready", then answer question N
     for each N read from stdin, one JSON line each (`--interleave`)."""
-    from bot.answer import Answerer
-    from bot.services import make_encoder
-    from bot.settings import Settings
-    from index import Archive
-
-    asked = questions(questions_file)
-    with Archive.open(index, make_encoder(Settings())) as archive:
-        if fts5:
-            archive._scores = lambda terms: None  # type: ignore[method-assign]
-        answerer = Answerer(archive)
-        for q in asked[:warm]:
-            answerer.answer(q)
+    with _warmed(index, questions_file, warm, fts5) as (archive, answerer, asked):
         print("ready", flush=True)
         for line in sys.stdin:
             started = time.perf_counter()
