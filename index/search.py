@@ -329,6 +329,13 @@ class Searching:
         """Vectors of sentences given as (passage id, sentence number): stored at ingest."""
         return lookup_sentences(self.store, self.encoder, self.manifest.dimension, refs, texts)
 
+    def stored_sentence_vectors(
+        self, spans: Sequence[tuple[str, int, int]]
+    ) -> list[NDArray[np.float32]]:
+        """Per (article id, start, end) of its text, the vectors stored at ingest of the sentences
+        starting there, without reading any passage (nothing is encoded)."""
+        return self.store.sentence_vectors_within(spans, self.manifest.dimension)
+
     def _rerank_by_coverage(
         self,
         terms: list[str],

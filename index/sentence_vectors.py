@@ -128,6 +128,26 @@ def of_passages(
     return out
 
 
+def read_within(
+    db: sqlite3.Connection, spans: Sequence[tuple[str, int, int]], dimension: int
+) -> list[NDArray[np.float32]]:
+    """For each (article id, start, end), the stored vectors of the sentences that start within
+    that stretch of the article's text, in text order ((0 x dimension) when none is stored)."""
+    found: list[list[bytes]] = [[] for _ in spans]
+    for i in range(0, len(spans), 300):
+        chunk = spans[i : i + 300]
+        rows = ",".join("(?, ?, ?, ?)" for _ in chunk)
+        params = [value for n, span in enumerate(chunk, start=i) for value in (n, *span)]
+        for row, blob in db.execute(  # each span one range of the primary key
+            f"WITH k(n, a, lo, hi) AS (VALUES {rows}) SELECT k.n, v.vector FROM k "
+            "JOIN sentence_vectors v ON v.article_id = k.a AND v.start >= k.lo "
+            "AND v.start < k.hi ORDER BY k.n, v.start",
+            params,
+        ):
+            found[row].append(blob)
+    return [decode_rows(blobs, dimension) for blobs in found]
+
+
 def read(
     db: sqlite3.Connection, ids: Sequence[int], dimension: int
 ) -> dict[int, NDArray[np.float32]]:

@@ -879,9 +879,22 @@ class Store:
         self, ids: Sequence[int], dimension: int
     ) -> dict[int, NDArray[np.float32]]:
         """Stored per-sentence vectors by passage id; passages stored without them are left out."""
+        with self._reading():
+            return sentence_table.read(self._db, ids, dimension)
+
+    def sentence_vectors_within(
+        self, spans: Sequence[tuple[str, int, int]], dimension: int
+    ) -> list[NDArray[np.float32]]:
+        """Per (article id, start, end), the stored vectors of the sentences starting there."""
+        with self._reading():
+            return sentence_table.read_within(self._db, spans, dimension)
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Reads on the shared connection; a failure says whether the file is damaged."""
         with self._lock:
             try:
-                return sentence_table.read(self._db, ids, dimension)
+                yield
             except sqlite3.DatabaseError as e:
                 if is_corruption(e):
                     raise damaged(self.path, e) from e

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -287,3 +288,37 @@ def test_a_prolific_speaker_is_answered_from_a_shortlist_of_quotes(
     fake_encoder.calls.clear()
     again = answerer.answer("What did Lavrov say about sanctions against Russia?")
     assert again.text == answer.text and sum(fake_encoder.calls) <= 2  # nothing encoded again
+
+
+def test_a_speaker_quoted_in_thousands_of_articles_is_answered_without_reading_them_all(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past a limit, one of each quoted text is kept (a wire story carried by many articles),
+    then the quotes are ranked by their stored sentence vectors and words before any article is
+    read: the right quote still leads, and only the shortlist's articles are read."""
+    monkeypatch.setattr("bot.answer._QUOTES_SHORTLISTED_ABOVE", 8)
+    monkeypatch.setattr("bot.answer._QUOTES_READ", 4)
+    topics = ["the harbour", "the budget", "the schools", "the roads", "the trains"]
+    archive.add(
+        [
+            make_article(f"m{n}", f"“We discussed {topics[n % 5]} at length ({n}),” Lavrov said.")
+            for n in range(12)
+        ]
+        + [
+            make_article(f"w{n}", f"Report {n}. “Sanctions are a dead end,” Lavrov said.")
+            for n in range(6)  # one quote, carried by six articles
+        ]
+    )
+    answerer = Answerer(archive, AnswerConfig(threshold=0.0))
+    read: list[int] = []
+    articles = answerer._articles
+
+    def counting(wanted: Any) -> Any:
+        read.append(len(wanted))
+        return articles(wanted)
+
+    monkeypatch.setattr(answerer, "_articles", counting)
+    answer = answerer.answer("What did Lavrov say about sanctions?")
+    assert answer.speaker == "Lavrov" and "a dead end" in answer.sentences[0].text
+    assert read and max(read) <= 4  # the shortlist's articles, not the 18 that quote him
+    assert sum("a dead end" in c.passage.text for c in answer.citations) == 1  # the copies: one

@@ -167,6 +167,33 @@ def test_each_distinct_sentence_is_stored_once(tmp_path: Path) -> None:
     assert ((found * expected).sum(axis=1) / np.linalg.norm(found, axis=1)).min() > 0.999
 
 
+def test_the_sentences_of_a_stretch_of_an_article_are_read_by_place(tmp_path: Path) -> None:
+    """`stored_sentence_vectors`: per (article, start, end), the stored vectors of the sentences
+    starting in that stretch of its text, in order, as the passages' own lookup reads them."""
+    encoder = RandomEncoder(dimension=64)
+    build(tmp_path / "index", encoder)
+    with Archive.open(tmp_path / "index", encoder) as archive:
+        passage = next(
+            p
+            for item in archive.articles()
+            for p in archive.store.article_passages(item.info.id)
+            if len(p.sentences) >= 3
+        )
+        (s0, _), (s1, _), (s2, _) = passage.sentences[:3]
+        by_passage = archive.store.sentence_vectors([passage.id or 0], 64)[passage.id or 0]
+        start = passage.start
+        two, none, one = archive.stored_sentence_vectors(
+            [
+                (passage.article_id, start + s0, start + s2),  # the first two sentences
+                (passage.article_id, start + s0 + 1, start + s1),  # starts inside one: none
+                (passage.article_id, start + s2, start + s2 + 1),
+            ]
+        )
+        assert np.array_equal(two, by_passage[:2]) and np.array_equal(one, by_passage[2:3])
+        assert none.shape == (0, 64)
+        assert archive.stored_sentence_vectors([("no such article", 0, 10**6)])[0].shape == (0, 64)
+
+
 def test_schema_3_is_converted_without_encoding_and_answers_the_same(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
