@@ -82,11 +82,13 @@ _PATTERNS = {
 _UNITS = (
     r"(?:second|minute|hour|day|night|week|month|year|decade|centur(?:y|ie)|season|term|"
     r"mile|kilomet(?:er|re)|km|met(?:er|re)|foot|feet|ft|inch(?:e)?|yard|mph|kph|knot|acre|"
-    r"hectare|square|ton(?:ne)?|pound|lb|kilo(?:gram(?:me)?)?|kg|gram(?:me)?|storey|stor(?:y|ie)|"
+    r"hectare|ton(?:ne)?|pound|lb|kilo(?:gram(?:me)?)?|kg|gram(?:me)?|storey|stor(?:y|ie)|"
     r"floor)s?"
 )
-_MEASURE = re.compile(  # a number with its unit: "five years", "a 1.2-mile bridge", "45 minutes"
-    rf"(?:\d[\d,.]*|\b(?:{'|'.join(sorted(_NUMBER_WORDS))}|a|an))[\s-]+(?:[\w-]+\s+)?{_UNITS}\b",
+_MEASURE = re.compile(  # a number with its unit: "five years", "a 1.2-mile bridge", "45 minutes",
+    # "500 square feet", "an hour" (but not "a dance floor": "a" only right before its unit)
+    rf"(?:\d[\d,.]*|\b(?:{'|'.join(sorted(_NUMBER_WORDS))}))[\s-]+(?:[\w-]+\s+)?{_UNITS}\b"
+    rf"|\b(?:a|an)\s+{_UNITS}\b",
     re.IGNORECASE,
 )
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*")

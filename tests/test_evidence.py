@@ -49,6 +49,8 @@ def test_who_wants_a_person_and_how_long_a_number_with_its_unit() -> None:
     assert holds(MEASURE, "The talks lasted 45 minutes.", long)
     assert not holds(MEASURE, "He was one of four known candidates.", long)
     assert not holds(MEASURE, "He went 48-97 from 2017-19.", long)
+    assert holds(MEASURE, "It lasted an hour; the flat has 500 square feet.", long)
+    assert not holds(MEASURE, "They met on a dance floor in a public square.", long)
 
 
 def _candidate(**values: float) -> Candidate:
