@@ -99,8 +99,8 @@ class AnswerConfig:
     merge_margin: float = 1.0  # log-odds: a neighbour merges into a group if this close
     # A further group on the first page must score this close to the lead (log-odds): another
     # article's version of the answer, or a second group of an article already shown. Chosen on
-    # the RealTime QA tuning half (docs/quality.md): another article's group at 0.5 rather than
-    # 1.0 kept every answer there and shortened the median answer from 437 to 413 characters.
+    # the RealTime QA tuning half (docs/quality.md, fourth round): another article's group at 0.5
+    # rather than 1.0 keeps every answer there and shortens the median answer.
     other_margin: float = 0.5
     same_article_margin: float = 2.0
     first_page_per_article: int = 2
@@ -614,12 +614,11 @@ class Answerer:
         ]
         vectors = self.archive.stored_sentence_vectors(spans)
         weights = self._term_weights(q.terms)
-        rough = []
-        for own, (quote, _) in zip(vectors, found, strict=True):
-            mean = own.sum(axis=0)
-            norm = float((mean @ mean) ** 0.5)
-            closeness = float(mean @ query_vector) / norm if len(own) and norm else -1.0
-            rough.append(closeness + self.config.lexical_weight * coverage(quote.text, weights))
+        rough = [
+            _mean_cosine(own, query_vector)
+            + self.config.lexical_weight * coverage(quote.text, weights)
+            for own, (quote, _) in zip(vectors, found, strict=True)
+        ]
         best = sorted(range(len(found)), key=lambda n: -rough[n])[:_QUOTES_READ]
         return [found[n] for n in sorted(best)]
 
@@ -654,15 +653,9 @@ class Answerer:
                     refs.append(where[sentence.start])
                     texts.append(sentence.text)
         vectors = self.archive.sentence_vectors(refs, texts) if refs else None
-        out = []
-        for own in rows:
-            if not own or vectors is None:
-                out.append(-1.0)
-                continue
-            mean = vectors[own].sum(axis=0)
-            norm = float((mean @ mean) ** 0.5)
-            out.append(float(mean @ query_vector) / norm if norm else -1.0)
-        return out
+        if vectors is None:
+            return [-1.0 for _ in rows]
+        return [_mean_cosine(vectors[own], query_vector) for own in rows]
 
     def _encode_quotes(self, texts: list[str]) -> list[NDArray[np.float32]]:
         """The encoder's vectors of quote texts, those encoded for an earlier question kept."""
@@ -717,6 +710,13 @@ class Answerer:
         lead_of = {g.passage.id: n for n, g in reversed(list(enumerate(first)))}
         first.sort(key=lambda g: lead_of[g.passage.id])  # one passage: one paragraph, one number
         return first + [g for g in passing if g not in first], len(first)
+
+
+def _mean_cosine(vectors: NDArray[np.float32], query_vector: NDArray[np.float32]) -> float:
+    """The cosine of the vectors' mean to the question: -1 when there are none to go by."""
+    mean = vectors.sum(axis=0)
+    norm = float((mean @ mean) ** 0.5) if len(vectors) else 0.0
+    return float(mean @ query_vector) / norm if norm else -1.0
 
 
 def _first_of_each_text(
