@@ -4,10 +4,13 @@ about 1,000 characters of the same articles, then a FAISS file), each as a whole
 the JSONL file to files on disk, alternated round by round, each into a fresh directory.
 
     .venv/bin/python bench/bench_ingest_real.py [--limit 300] [--rounds 3] [--articles FILE]
+        [--baseline CHECKOUT]
 
 Prints each round's seconds, the medians and the ratio of medians (naive / ours: above 1, ours is
-faster; the goal is 2). Both sides load their model inside the timed process; the ONNX export that
-newsqa makes once per machine is made before the first round, untimed.
+faster; the goal is 2). With `--baseline`, another checkout's `newsqa ingest` (e.g. `git worktree
+add /tmp/base main`) runs in the same rounds too, and its ratio to ours is printed. Every side
+loads its model inside the timed process; the ONNX export that newsqa makes once per machine is
+made before the first round, untimed.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ def main() -> None:
     parser.add_argument("--articles", type=Path, default=DATA)
     parser.add_argument("--limit", type=int, default=300, help="the file's first N articles")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", type=Path, help="another checkout of newsqa, run alike")
     args = parser.parse_args()
     lines = [x for x in args.articles.read_text("utf-8").splitlines() if x.strip()][: args.limit]
     with tempfile.TemporaryDirectory() as tmp:
@@ -48,8 +52,7 @@ def main() -> None:
         env.pop("NEWSQA_ENCODER_BACKEND", None)
         warm = {**env, "NEWSQA_INDEX_DIR": str(Path(tmp) / "warm")}
         subprocess.run([NEWSQA, "stats"], env=warm, cwd=ROOT, check=True, capture_output=True)
-        ours: list[float] = []
-        naive: list[float] = []
+        times: dict[str, list[float]] = {"ours": [], "naive": [], "baseline": []}
         chunks = passages = ""
         for n in range(args.rounds):
             index = {**env, "NEWSQA_INDEX_DIR": str(Path(tmp) / f"ours{n}")}
@@ -58,21 +61,32 @@ def main() -> None:
                 ("ours", [NEWSQA, "ingest", str(source)], index),
                 ("naive", [sys.executable, "bench/baseline_ingest.py", str(source), out], env),
             ]
+            if args.baseline:
+                base = {
+                    **env,
+                    "PYTHONPATH": str(args.baseline.resolve()),
+                    "NEWSQA_INDEX_DIR": str(Path(tmp) / f"base{n}"),
+                }
+                sides.append(("baseline", [NEWSQA, "ingest", str(source)], base))
             for name, cmd, side_env in sides if n % 2 == 0 else sides[::-1]:
                 seconds, stdout = _run(cmd, side_env)
-                (ours if name == "ours" else naive).append(seconds)
+                times[name].append(seconds)
                 if name == "naive":
                     chunks = stdout.strip()
             stats = subprocess.run(
                 [NEWSQA, "stats"], env=index, cwd=ROOT, check=True, capture_output=True, text=True
             ).stdout
             passages = next((x.split()[-1] for x in stats.splitlines() if "passages" in x), "?")
-            print(f"round {n + 1}: ours {ours[-1]:.1f} s, naive {naive[-1]:.1f} s", flush=True)
-    ratio = statistics.median(naive) / statistics.median(ours)
+            line = ", ".join(f"{name} {t[-1]:.1f} s" for name, t in times.items() if t)
+            print(f"round {n + 1}: {line}", flush=True)
+    ours, naive = statistics.median(times["ours"]), statistics.median(times["naive"])
     print(f"# ingest of {len(lines)} real articles, {today()}, {os.cpu_count()} cores")
-    print(f"ours  (newsqa ingest, {passages} passages): median {statistics.median(ours):.1f} s")
-    print(f"naive (ST encode, {chunks} chunks):      median {statistics.median(naive):.1f} s")
-    print(f"naive / ours: {ratio:.2f} (goal >= 2)")
+    print(f"ours  (newsqa ingest, {passages} passages): median {ours:.1f} s")
+    print(f"naive (ST encode, {chunks} chunks):      median {naive:.1f} s")
+    if times["baseline"]:
+        base = statistics.median(times["baseline"])
+        print(f"baseline ({args.baseline}): median {base:.1f} s, baseline / ours {base / ours:.2f}")
+    print(f"naive / ours: {naive / ours:.2f} (goal >= 2)")
 
 
 if __name__ == "__main__":

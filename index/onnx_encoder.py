@@ -235,6 +235,7 @@ class OnnxEncoder:
         cache_dir: Path | str | None = None,
         quantize: bool = False,
         threads: int | None = None,
+        spin: bool = False,
     ):
         self._name = canonical_model_name(name)
         self.batch_size = batch_size
@@ -242,6 +243,7 @@ class OnnxEncoder:
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.quantize = quantize
         self.threads = threads or os.cpu_count() or 1
+        self.spin = spin  # ONNX Runtime's default; off here (see `_load`)
         self._session: Any = None
         self._tokenizer: Any = None
         self._dimension: int | None = _KNOWN_DIMENSIONS.get(self._name)
@@ -310,6 +312,10 @@ class OnnxEncoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
+        # Between runs ONNX Runtime's worker threads spin, waiting for the next one. newsqa runs
+        # one text at a time, beside its own other threads (a bot's answers) and other processes
+        # on a shared machine: the spinning took the CPU they needed (bench/README.md section 3).
+        options.add_session_config_entry("session.intra_op.allow_spinning", str(int(self.spin)))
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         try:
