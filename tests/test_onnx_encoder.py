@@ -189,3 +189,21 @@ def test_exported_graphs_are_fused(real_encoder: OnnxEncoder, fp32_encoder: Onnx
 
     assert {"Attention", "SkipLayerNormalization", "EmbedLayerNormalization"} <= ops(fp32_encoder)
     assert {"QAttention", "MatMulInteger"} <= ops(real_encoder)
+
+
+def test_worker_threads_sleep_between_runs_unless_asked_to_spin(
+    real_encoder: OnnxEncoder, onnx_cache: Path
+) -> None:
+    """One text a run: threads that spin after each run take the cores that the next text, the
+    bot's other answers and other processes need (bench/bench_encode.py: 0.34-0.74x the wall
+    time per text on a shared machine). Spinning stays available, and the vectors do not change."""
+
+    def spinning(encoder: OnnxEncoder) -> str:
+        options = encoder._session.get_session_options()
+        return str(options.get_session_config_entry("session.intra_op.allow_spinning"))
+
+    spinner = OnnxEncoder(cache_dir=onnx_cache, quantize=True, spin=True)
+    spinner.load()
+    assert spinning(real_encoder) == "0" and spinning(spinner) == "1"
+    texts = SENTENCES[:4]
+    assert np.array_equal(real_encoder.encode_documents(texts), spinner.encode_documents(texts))
