@@ -15,6 +15,7 @@ from index import Archive, SearchConfig
 from index.encoder import Encoder, SentenceTransformerEncoder
 from index.manifest import read_manifest
 from index.onnx_encoder import OnnxEncoder
+from index.search import RERANKS
 
 
 def _stderr(message: str) -> None:
@@ -55,7 +56,10 @@ def read_limits(settings: Settings, allow_private_urls: bool = True) -> ReadLimi
 
 
 def search_config(settings: Settings) -> SearchConfig:
-    return SearchConfig(max_per_article=settings.max_per_article)
+    if settings.rerank not in RERANKS:
+        choices = ", ".join(RERANKS)
+        raise SettingsError(f"setting rerank: {settings.rerank!r} is not one of {choices}")
+    return SearchConfig(max_per_article=settings.max_per_article, rerank=settings.rerank)
 
 
 def open_archive(

@@ -57,6 +57,15 @@ class Settings:
             "help": "most passages from one article in results",
         },
     )
+    rerank: str = field(
+        default="learned",
+        metadata={
+            "env": "NEWSQA_RERANK",
+            "help": "how search reorders its top passages: learned (a question's, by a model "
+            "fitted on public questions; other queries by coverage) or coverage (the share of "
+            "the query's words in a passage's best sentence)",
+        },
+    )
     answer_threshold: float = field(
         default=0.75,
         metadata={

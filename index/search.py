@@ -1,5 +1,6 @@
-"""Hybrid search: dense (FAISS) and BM25 (FTS5) candidates, fused, reranked by how well a
-passage's best sentence covers the question, one story shown once, a few passages per article.
+"""Hybrid search: dense (FAISS) and BM25 (FTS5) candidates, fused, the top ones reranked (a
+question's by a fitted model, `index.rerank`; any other query's by how well a passage's best
+sentence covers its terms), one story shown once, a few passages per article.
 
 `Searching` is mixed into `Archive`, which owns the store, the loaded vectors and the encoder.
 """
@@ -21,6 +22,7 @@ from index.lexical import best_coverage, term_weights
 from index.manifest import Manifest
 from index.passage_dates import PassageDates, id_mask
 from index.postings import Postings, Scores
+from index.rerank import Candidate, asks, default_model, reranked
 from index.sentences import lookup_sentences
 from index.store import Filters, Store
 from index.vectors import VectorIndex
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 RETRIEVERS = ("hybrid", "dense", "bm25")
+RERANKS = ("learned", "coverage")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,8 @@ class SearchConfig:
     candidates: int = 50
     fusion: str = "convex"  # or "rrf"
     dense_share: float = 0.5  # convex: dense weight; BM25 gets the rest
-    coverage_weight: float = 0.15  # then the best sentence's coverage of the question's terms
+    rerank: str = "learned"  # a question's top passages by the fitted model; or "coverage"
+    coverage_weight: float = 0.15  # the coverage rerank: its best sentence's share of the terms
     rerank_depth: int = 20
     rrf_k: float = 60.0
     dense_weight: float = 1.0  # rrf weights
@@ -154,14 +158,55 @@ class Searching:
             raise ValueError(f"unknown retriever {retriever!r}; choose from {RETRIEVERS}")
         self.refresh()
         filters = filters or Filters()
+        if retriever != "bm25" and queries and query_vectors is None:
+            query_vectors = self.encoder.encode_queries(list(queries))
+        found = self._retrieve(queries, k, filters, retriever, query_vectors, terms)
+        cap = max_per_article or self.search_config.max_per_article
+        results = []
+        for n, (words, dense, lexical) in enumerate(found):
+            qv = None if query_vectors is None else query_vectors[n]
+            results.append(self._rank(queries[n], words, dense, lexical, k, retriever, qv, cap))
+        return results
+
+    def rerank_candidates(
+        self,
+        query: str,
+        k: int = 5,
+        terms: Sequence[str] | None = None,
+        query_vector: NDArray[np.float32] | None = None,
+    ) -> list[Candidate]:
+        """The passages the learned rerank scores for a hybrid, unfiltered search of `k`, in
+        their fused order, with the model's features: what `bot.fit_rerank` fits on."""
+        self.refresh()
+        if query_vector is None:
+            query_vector = self.encoder.encode_queries([query])[0]
+        batch_terms = None if terms is None else [terms]
+        vectors = query_vector.reshape(1, -1)
+        words, dense, lexical = self._retrieve(
+            [query], k, Filters(), "hybrid", vectors, batch_terms
+        )[0]
+        ranked, _ = self._fused(dense, lexical, "hybrid")
+        head = ranked[: self.search_config.rerank_depth]
+        found = self.store.passages([pid for pid, _ in head])
+        return [c for _, c in self._candidates(words, head, found, dict(dense), query_vector)]
+
+    def _retrieve(
+        self,
+        queries: Sequence[str],
+        k: int,
+        filters: Filters,
+        retriever: str,
+        query_vectors: NDArray[np.float32] | None,
+        terms: Sequence[Sequence[str]] | None,
+    ) -> list[tuple[list[str], list[tuple[int, float]], list[tuple[int, float]]]]:
+        """Per query: its search terms, and its dense and BM25 candidates (passage id, score),
+        each scored in both lists when hybrid."""
         config = self.search_config
         pool = max(config.candidates, k * 4)
         allowed = None if filters.is_empty() else self._allowed(filters)
 
         dense: list[list[tuple[int, float]]] = [[] for _ in queries]
-        if retriever != "bm25" and queries:
-            if query_vectors is None:
-                query_vectors = self.encoder.encode_queries(list(queries))
+        if retriever != "bm25" and queries and query_vectors is not None:
             scores, ids = self._vectors.search(query_vectors, pool, allowed)
             dense = [
                 [(int(i), float(s)) for s, i in zip(row_s, row_i, strict=True) if i >= 0]
@@ -179,13 +224,7 @@ class Searching:
             for n in range(len(queries)):
                 qv = None if query_vectors is None else query_vectors[n]
                 self._complete(dense[n], lexical[n], qv, words[n], bm25[n], pool)
-
-        cap = max_per_article or config.max_per_article
-        results = []
-        for n in range(len(queries)):
-            qv = None if query_vectors is None else query_vectors[n]
-            results.append(self._rank(words[n], dense[n], lexical[n], k, retriever, qv, cap))
-        return results
+        return list(zip(words, dense, lexical, strict=True))
 
     def _allowed(self, filters: Filters) -> NDArray[np.bool_]:
         """The passages a filtered search may return, as a mask by passage id: a date range's
@@ -251,16 +290,11 @@ class Searching:
                 weights = (self.search_config.title_weight, 1.0)
                 lexical += self.store.bm25_of(expression, unscored, weights)
 
-    def _rank(
-        self,
-        terms: list[str],
-        dense: list[tuple[int, float]],
-        lexical: list[tuple[int, float]],
-        k: int,
-        retriever: str,
-        query_vector: NDArray[np.float32] | None,
-        cap: int,
-    ) -> list[Hit]:
+    def _fused(
+        self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], retriever: str
+    ) -> tuple[list[tuple[int, float]], dict[int, str]]:
+        """The candidates in one list, best first, and each one's article (a passage whose
+        article is gone is dropped)."""
         config = self.search_config
         if retriever == "dense":
             fused = dense
@@ -274,14 +308,26 @@ class Searching:
             )
         else:
             fused = convex_fusion([dense, lexical], [config.dense_share, 1 - config.dense_share])
+        owner = self.store.passage_articles([i for i, _ in fused])
+        return [(pid, score) for pid, score in fused if pid in owner], owner
+
+    def _rank(
+        self,
+        query: str,
+        terms: list[str],
+        dense: list[tuple[int, float]],
+        lexical: list[tuple[int, float]],
+        k: int,
+        retriever: str,
+        query_vector: NDArray[np.float32] | None,
+        cap: int,
+    ) -> list[Hit]:
         # every candidate's article decides stories and caps; only the passages reranked or
         # shown are read whole
-        owner = self.store.passage_articles([i for i, _ in fused])
-        ranked = [(pid, score) for pid, score in fused if pid in owner]
+        ranked, owner = self._fused(dense, lexical, retriever)
         found: dict[int, tuple[Passage, ArticleInfo]] = {}
-        if retriever == "hybrid" and config.coverage_weight:
-            found = self.store.passages([pid for pid, _ in ranked[: config.rerank_depth]])
-            ranked = self._rerank_by_coverage(terms, ranked, found)
+        if retriever == "hybrid":
+            ranked, found = self._rerank(query, terms, ranked, dict(dense), query_vector)
         stories = self.store.stories({owner[pid] for pid, _ in ranked})
         lead: dict[str, str] = {}  # story -> its best-ranked article, the one shown
         for pid, _ in ranked:
@@ -335,6 +381,55 @@ class Searching:
         """Per (article id, start, end) of its text, the vectors stored at ingest of the sentences
         starting there, without reading any passage (nothing is encoded)."""
         return self.store.sentence_vectors_within(spans, self.manifest.dimension)
+
+    def _rerank(
+        self,
+        query: str,
+        terms: list[str],
+        ranked: list[tuple[int, float]],
+        dense: dict[int, float],
+        query_vector: NDArray[np.float32] | None,
+    ) -> tuple[list[tuple[int, float]], dict[int, tuple[Passage, ArticleInfo]]]:
+        """The fused list with its top passages reordered, and those passages read whole: a
+        question's by the fitted model, any other query's by coverage (see `index.rerank`)."""
+        config = self.search_config
+        if config.rerank not in RERANKS:
+            raise ValueError(f"unknown rerank {config.rerank!r}; choose from {RERANKS}")
+        learned = config.rerank == "learned" and query_vector is not None and asks(query)
+        if not learned and not config.coverage_weight:
+            return ranked, {}
+        depth = config.rerank_depth
+        found = self.store.passages([pid for pid, _ in ranked[:depth]])
+        if learned and query_vector is not None:
+            candidates = self._candidates(terms, ranked[:depth], found, dense, query_vector)
+            return reranked(candidates, default_model()) + ranked[depth:], found
+        return self._rerank_by_coverage(terms, ranked, found), found
+
+    def _candidates(
+        self,
+        terms: list[str],
+        head: list[tuple[int, float]],
+        found: dict[int, tuple[Passage, ArticleInfo]],
+        dense: dict[int, float],
+        query_vector: NDArray[np.float32],
+    ) -> list[tuple[int, Candidate]]:
+        """The top passages (id, candidate) with the learned rerank's features."""
+        head = [(pid, score) for pid, score in head if pid in found]
+        weights = term_weights(self, terms, self.passage_count)
+        passages = [found[pid][0] for pid, _ in head]
+        spans = [(p.article_id, p.start, p.end) for p in passages]
+        out = []
+        for (pid, score), passage, sentence_vectors in zip(
+            head, passages, self.stored_sentence_vectors(spans), strict=True
+        ):
+            cosine = (
+                float(np.max(sentence_vectors @ query_vector))
+                if len(sentence_vectors)
+                else dense.get(pid, 0.0)
+            )
+            covered = best_coverage(passage.sentence_texts(), weights)
+            out.append((pid, Candidate(passage, score, covered, cosine)))
+        return out
 
     def _rerank_by_coverage(
         self,
