@@ -58,12 +58,12 @@ class Settings:
         },
     )
     rerank: str = field(
-        default="learned",
+        default="coverage",
         metadata={
             "env": "NEWSQA_RERANK",
-            "help": "how search reorders its top passages: learned (a question's, by a model "
-            "fitted on public questions; other queries by coverage) or coverage (the share of "
-            "the query's words in a passage's best sentence)",
+            "help": "how search reorders its top passages: coverage (the share of the query's "
+            "words in a passage's best sentence) or learned (a question's, by a model fitted on "
+            "public questions: better SQuAD retrieval, not better answers; docs/quality.md)",
         },
     )
     answer_threshold: float = field(

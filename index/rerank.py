@@ -10,7 +10,9 @@ Features of a candidate passage:
   none are stored).
 
 The model is fitted on questions (SQuAD, RealTime QA), so it reranks questions only; any other
-query (a claim, a few keywords) keeps the coverage rerank, which nothing was fitted on.
+query (a claim, a few keywords) keeps the coverage rerank. It is not the default
+(`NEWSQA_RERANK=learned` selects it): it lifts SQuAD's paragraph retrieval, but the answers on
+real news questions did not follow (docs/quality.md, "A learned rerank of search's top passages").
 """
 
 from __future__ import annotations

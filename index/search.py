@@ -1,6 +1,6 @@
-"""Hybrid search: dense (FAISS) and BM25 (FTS5) candidates, fused, the top ones reranked (a
-question's by a fitted model, `index.rerank`; any other query's by how well a passage's best
-sentence covers its terms), one story shown once, a few passages per article.
+"""Hybrid search: dense (FAISS) and BM25 (FTS5) candidates, fused, the top ones reranked by how
+well a passage's best sentence covers the question (or, with `rerank="learned"`, a question's by
+the fitted model of `index.rerank`), one story shown once, a few passages per article.
 
 `Searching` is mixed into `Archive`, which owns the store, the loaded vectors and the encoder.
 """
@@ -41,7 +41,7 @@ class SearchConfig:
     candidates: int = 50
     fusion: str = "convex"  # or "rrf"
     dense_share: float = 0.5  # convex: dense weight; BM25 gets the rest
-    rerank: str = "learned"  # a question's top passages by the fitted model; or "coverage"
+    rerank: str = "coverage"  # or "learned": a question's top passages by the fitted model
     coverage_weight: float = 0.15  # the coverage rerank: its best sentence's share of the terms
     rerank_depth: int = 20
     rrf_k: float = 60.0

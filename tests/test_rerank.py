@@ -57,7 +57,7 @@ def test_queries_that_are_not_questions_keep_the_coverage_rerank(tmp_path: Path)
 
 
 def test_candidates_carry_the_features_search_ranks_by(tmp_path: Path) -> None:
-    config = SearchConfig(max_per_article=1)
+    config = SearchConfig(rerank="learned", max_per_article=1)
     with Archive.open(tmp_path / "i", HashEncoder(), create=True, search=config) as archive:
         archive.add([SPREAD, TOGETHER, *FILLERS])
         candidates = archive.rerank_candidates(QUESTION, k=2)
@@ -107,7 +107,8 @@ def test_the_shipped_weights_name_every_feature_and_say_how_they_were_fitted() -
 
 
 def test_an_unknown_rerank_setting_is_a_settings_error() -> None:
-    assert search_config(Settings(rerank="coverage")).rerank == "coverage"
+    assert search_config(Settings()).rerank == "coverage"  # the default: better answers
+    assert search_config(Settings(rerank="learned")).rerank == "learned"
     with pytest.raises(SettingsError, match="rerank"):
         search_config(Settings(rerank="magic"))
 
