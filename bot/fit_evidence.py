@@ -1,16 +1,17 @@
 """Fit the evidence model's weights (`bot/evidence_weights.json`) on public question sets.
 
     python -m bot.fit_evidence --data INDEX_DIR QUESTIONS.jsonl [--data ...] \
-        [--skip-sample N] [--limit N] --out bot/evidence_weights.json
+        [--set-weight W ...] [--skip-sample N] [--limit N] --out bot/evidence_weights.json
 
 Each `--data` pairs an index with a question file of `newsqa eval`'s format (`answers` needed).
 Every candidate sentence the answerer considers for a question is labelled by whether it holds
 one of the expected answers (lower-cased, punctuation removed); the fit ranks each question's
 answer-holding candidates first (`bot.evidence.fit_ranking`). Questions where all or none of
 the candidates hold an answer teach nothing about ranking and are left out. Each data set
-weighs the same in the fit, however many questions it has. `--skip-sample N` leaves out the
-seeded sample of N questions that `newsqa eval --limit N` measures, so a set can be both fitted
-on and reported on honestly; held-out files are never passed here.
+weighs the same in the fit, however many questions it has, unless `--set-weight` (one per
+`--data`, in order) says otherwise. `--skip-sample N` leaves out the seeded sample of N questions
+that `newsqa eval --limit N` measures, so a set can be both fitted on and reported on honestly;
+held-out files are never passed here.
 """
 
 from __future__ import annotations
@@ -56,17 +57,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--data", nargs=2, action="append", required=True, metavar=("INDEX_DIR", "QUESTIONS")
     )
+    parser.add_argument(
+        "--set-weight", type=float, action="append", metavar="W", help="per --data, in order"
+    )
     parser.add_argument("--skip-sample", type=int, metavar="N", help="leave out eval's sample")
     parser.add_argument("--limit", type=int, metavar="N", help="at most N questions per set")
     parser.add_argument("--l2", type=float, default=0.1, help="L2 penalty of the fit")
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
+    set_weights = args.set_weight or [1.0] * len(args.data)
+    if len(set_weights) != len(args.data) or min(set_weights) <= 0:
+        parser.error("--set-weight: one positive weight per --data")
 
     blocks: list[Block] = []
     weights: list[float] = []
     sets: list[dict[str, object]] = []
-    for index_dir, path in args.data:
+    for (index_dir, path), set_weight in zip(args.data, set_weights, strict=True):
         questions = load_questions(Path(path))
         if args.skip_sample and args.skip_sample < len(questions):
             sample = {q.question for q in load_questions(Path(path), args.skip_sample)}
@@ -77,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             found = examples(answerer, questions, args.k)
         print(f"{path}: {len(found)} of {len(questions)} questions used", file=sys.stderr)
         blocks += found
-        weights += [1.0 / max(1, len(found))] * len(found)  # each set weighs the same
-        sets.append({"questions": Path(path).name, "used": len(found)})
+        weights += [set_weight / max(1, len(found))] * len(found)  # a set's weight, shared
+        sets.append({"questions": Path(path).name, "used": len(found), "weight": set_weight})
     scale = len(weights) / sum(weights)
     model = EvidenceModel(fit_ranking(blocks, [w * scale for w in weights], l2=args.l2))
     command = " ".join(sys.argv[1:] if argv is None else argv)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 
 from bot.answer import AnswerConfig, Answerer
+from bot.evidence import FEATURES, EvidenceModel, default_model
 from bot.settings import Settings, SettingsError
 from corpus.bundled import bundled_articles
 from corpus.fetch import FetchPolicy
@@ -100,15 +102,37 @@ def open_archive(
 
 def answer_config(settings: Settings) -> AnswerConfig:
     return AnswerConfig(
-        threshold=settings.answer_threshold, other_margin=settings.answer_other_margin
+        threshold=settings.answer_threshold,
+        other_margin=settings.answer_other_margin,
+        same_article_margin=settings.answer_same_article_margin,
     )
+
+
+def evidence_model(settings: Settings) -> EvidenceModel:
+    """The shipped evidence model, or the one `evidence_weights` names."""
+    path = settings.evidence_weights
+    if path is None:
+        return default_model()
+    try:
+        features = json.loads(path.read_text(encoding="utf-8"))["features"]
+        unknown = set(features) - set(FEATURES)
+        if unknown:
+            raise ValueError(f"unknown features {', '.join(sorted(unknown))}")
+        return EvidenceModel.from_weights({k: float(v) for k, v in features.items()})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or type(e).__name__
+        raise SettingsError(
+            f"setting evidence_weights: {path} is not a weights file of "
+            f"`python -m bot.fit_evidence` ({reason})"
+        ) from e
 
 
 def make_answerer(settings: Settings) -> Answerer:
     """The archive and the model, ready to answer (the model and the BM25 postings are loaded
     here, not lazily: an index from before the postings file builds it now, not on the first
     question)."""
+    model = evidence_model(settings)  # a bad weights file fails before the index is opened
     archive = open_archive(settings)
     archive.encoder.load()
     archive.postings()
-    return Answerer(archive, answer_config(settings))
+    return Answerer(archive, answer_config(settings), model)

@@ -81,6 +81,22 @@ class Settings:
             "still join an answer's first page; higher shows more outlets' versions at once",
         },
     )
+    answer_same_article_margin: float = field(
+        default=2.0,
+        metadata={
+            "env": "NEWSQA_ANSWER_SAME_ARTICLE_MARGIN",
+            "help": "how far (log-odds) below the best evidence a second group of an article "
+            "already shown may score and still join an answer's first page",
+        },
+    )
+    evidence_weights: Path | None = field(
+        default=None,
+        metadata={
+            "env": "NEWSQA_EVIDENCE_WEIGHTS",
+            "help": "the evidence model's weights, a file written by `python -m bot.fit_evidence` "
+            "(e.g. fitted on your own questions); empty: the shipped bot/evidence_weights.json",
+        },
+    )
     passage_sentences: int = field(
         default=6,
         metadata={

@@ -91,3 +91,58 @@ def test_the_shipped_weights_load_and_round_trip(tmp_path) -> None:
     assert len(model.weights) == len(FEATURES)
     again = EvidenceModel.from_weights(json.loads(model.to_json({}))["features"])
     assert again == model
+
+
+def test_a_fitted_weights_file_and_the_margins_come_from_settings(tmp_path) -> None:
+    """`evidence_weights` names a file written by `python -m bot.fit_evidence` (weights fitted on
+    one's own questions); a file that is not one is a one-line settings error."""
+    import pytest
+
+    from bot.services import answer_config, evidence_model
+    from bot.settings import SettingsError, load_settings
+
+    env = {"NEWSQA_CONFIG": str(tmp_path / "none.toml")}
+    assert evidence_model(load_settings(env=env)) == default_model()
+    weights = {name: float(n) for n, name in enumerate(FEATURES)}
+    fitted = tmp_path / "weights.json"
+    fitted.write_text(EvidenceModel.from_weights(weights).to_json({"command": "test"}))
+    settings = load_settings(
+        env={
+            **env,
+            "NEWSQA_EVIDENCE_WEIGHTS": str(fitted),
+            "NEWSQA_ANSWER_SAME_ARTICLE_MARGIN": "0.75",
+        }
+    )
+    assert evidence_model(settings) == EvidenceModel.from_weights(weights) != default_model()
+    assert answer_config(settings).same_article_margin == 0.75
+    assert answer_config(load_settings(env=env)).same_article_margin == 2.0
+
+    for name, text in [
+        ("missing.json", None),
+        ("empty.json", ""),
+        ("list.json", "[1, 2]"),
+        ("foreign.json", '{"features": {"cosine": 1, "sparkle": 2}}'),
+        ("text.json", '{"features": {"cosine": "high"}}'),
+    ]:
+        path = tmp_path / name
+        if text is not None:
+            path.write_text(text)
+        bad = load_settings(env={**env, "NEWSQA_EVIDENCE_WEIGHTS": str(path)})
+        with pytest.raises(SettingsError) as failed:
+            evidence_model(bad)
+        message = str(failed.value)
+        assert message.startswith(f"setting evidence_weights: {path} ") and "\n" not in message
+
+
+def test_fit_evidence_wants_one_positive_weight_per_data_set(tmp_path, capsys) -> None:
+    import pytest
+
+    from bot.fit_evidence import main
+
+    data = ["--data", str(tmp_path / "idx"), str(tmp_path / "q.jsonl")]
+    for weights in (["--set-weight", "1", "--set-weight", "0.5"], ["--set-weight", "0"]):
+        with pytest.raises(SystemExit) as stopped:
+            main([*data, *weights, "--out", str(tmp_path / "w.json")])
+        assert stopped.value.code == 2
+        assert "--set-weight: one positive weight per --data" in capsys.readouterr().err
+    assert not (tmp_path / "w.json").exists()
