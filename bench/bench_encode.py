@@ -1,13 +1,17 @@
-"""The int8 ONNX encoder with ONNX Runtime's spin-waiting threads (its default) against without
-(newsqa's setting), in one process, alternated round by round: real news questions encoded one
-at a time, as the bot and `ask` encode them, then real passages one at a time, as ingest does.
+"""The int8 ONNX encoder two ways, in one process, alternated round by round: ONNX Runtime's own
+way ("threads": one session whose operators split over every core, its worker threads spinning
+between runs; newsqa's way before 2026-12-01) against newsqa's ("sessions": one single-threaded
+session per core, a batch of documents shared among them). Real news questions are encoded one
+at a time, as the bot and `ask` encode them; real paragraphs, cut at 1,000 characters, in one
+batch, as ingest encodes an article batch's passages.
 
     .venv/bin/python bench/bench_encode.py [--questions 200] [--passages 300] [--rounds 5]
+        [--busy N]
 
-Prints, per side and kind of text, the median over rounds of wall and CPU milliseconds per text
-(CPU: this process's, all threads), their ratios (without / with spinning) and the machine's load
-average. Spinning costs most when other work wants the same cores: a bot's other answers, an
-ingest's own writes, other processes on a shared machine; on an idle machine it may cost little.
+Prints, per way and kind of text, the median over rounds of wall and CPU milliseconds per text
+(CPU: this process's, all threads), their ratios (sessions / threads), and the machine's load
+average. Both ways give the same vectors (tests/test_onnx_encoder.py). `--busy N` runs N other
+processes that keep a core busy each (a shared machine, reproducibly) while it measures.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -39,13 +44,19 @@ def passages(limit: int) -> list[str]:
     return out[:limit]
 
 
-def timed(encoder: OnnxEncoder, texts: Sequence[str]) -> tuple[float, float]:
-    """Wall and CPU milliseconds per text, each text encoded alone."""
+def timed(encode: Callable[[], object], n: int) -> tuple[float, float]:
+    """Wall and CPU milliseconds per text."""
     wall, cpu = time.perf_counter(), time.process_time()
-    for text in texts:
-        encoder.encode_documents([text])
-    n = len(texts)
+    encode()
     return (time.perf_counter() - wall) * 1000 / n, (time.process_time() - cpu) * 1000 / n
+
+
+def one_by_one(encoder: OnnxEncoder, texts: Sequence[str]) -> Callable[[], None]:
+    def encode() -> None:
+        for text in texts:
+            encoder.encode_documents([text])
+
+    return encode
 
 
 def main() -> None:
@@ -53,34 +64,41 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--passages", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--busy", type=int, default=0, help="processes busy meanwhile")
     args = parser.parse_args()
-    kinds = {"question": questions(QUESTIONS)[: args.questions], "passage": passages(args.passages)}
-    sides = {
-        "spinning": OnnxEncoder(quantize=True, spin=True),
-        "newsqa": OnnxEncoder(quantize=True),
+    asked, paragraphs = questions(QUESTIONS)[: args.questions], passages(args.passages)
+    ways = {layout: OnnxEncoder(quantize=True, layout=layout) for layout in ("threads", "sessions")}
+    for encoder in ways.values():
+        encoder.encode_documents(paragraphs[:8])  # load, export if needed, make every session
+    kinds: dict[str, tuple[int, Callable[[OnnxEncoder], Callable[[], object]]]] = {
+        "question": (len(asked), lambda e: one_by_one(e, asked)),
+        "passage": (len(paragraphs), lambda e: lambda: e.encode_documents(paragraphs)),
     }
-    for encoder in sides.values():
-        encoder.encode_documents(kinds["question"][:5])  # load, export if needed, warm up
     results: dict[tuple[str, str], list[tuple[float, float]]] = {}
     load = os.getloadavg()[0]
-    for n in range(args.rounds):
-        order = list(sides.items()) if n % 2 == 0 else list(sides.items())[::-1]
-        for name, encoder in order:
-            for kind, texts in kinds.items():
-                results.setdefault((name, kind), []).append(timed(encoder, texts))
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    try:
+        for n in range(args.rounds):
+            order = list(ways.items()) if n % 2 == 0 else list(ways.items())[::-1]
+            for name, encoder in order:
+                for kind, (count, make) in kinds.items():
+                    results.setdefault((name, kind), []).append(timed(make(encoder), count))
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+    after = os.getloadavg()[0]
     print(f"# int8 ONNX encoder, {today()}, {os.cpu_count()} cores, {args.rounds} rounds, "
-          f"load average {load:.1f} -> {os.getloadavg()[0]:.1f}")  # fmt: skip
-    for kind, texts in kinds.items():
+          f"{args.busy} busy processes, load average {load:.1f} -> {after:.1f}")  # fmt: skip
+    for kind, (count, _) in kinds.items():
         medians = {}
-        for name in sides:
+        for name in ways:
             walls, cpus = zip(*results[(name, kind)], strict=True)
             medians[name] = statistics.median(walls), statistics.median(cpus)
-            print(f"{kind:8} x {len(texts)}  {name:8}  wall {medians[name][0]:6.2f} ms  "
+            print(f"{kind:8} x {count}  {name:8}  wall {medians[name][0]:6.2f} ms  "
                   f"cpu {medians[name][1]:6.2f} ms a text")  # fmt: skip
-        ours, spin = medians["newsqa"], medians["spinning"]
-        print(
-            f"{kind:8} newsqa / spinning: wall {ours[0] / spin[0]:.2f}, cpu {ours[1] / spin[1]:.2f}"
-        )
+        (wall, cpu), (base_wall, base_cpu) = medians["sessions"], medians["threads"]
+        print(f"{kind:8} sessions / threads: wall {wall / base_wall:.2f}, cpu {cpu / base_cpu:.2f}")
 
 
 if __name__ == "__main__":

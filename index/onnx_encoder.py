@@ -22,6 +22,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("newsqa")
 
 EXPORT_VERSION = "3"  # bump when the exported graph changes, so old cache entries are not reused
+LAYOUTS = ("sessions", "threads")  # how an encoder uses its threads: see `OnnxEncoder._options`
+_PROVIDERS = ["CPUExecutionProvider"]
 EXPORT_INFO = "export.json"  # beside model.onnx: which newsqa export made it
 _SMALL_FILE = 1 << 20  # files up to this size are hashed by content, larger ones by size and mtime
 
@@ -235,7 +238,7 @@ class OnnxEncoder:
         cache_dir: Path | str | None = None,
         quantize: bool = False,
         threads: int | None = None,
-        spin: bool = False,
+        layout: str = "sessions",
     ):
         self._name = canonical_model_name(name)
         self.batch_size = batch_size
@@ -243,8 +246,12 @@ class OnnxEncoder:
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.quantize = quantize
         self.threads = threads or os.cpu_count() or 1
-        self.spin = spin  # ONNX Runtime's default; off here (see `_load`)
-        self._session: Any = None
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown layout {layout!r}; choose from {LAYOUTS}")
+        self.layout = layout  # how the threads are used: see `_options`
+        self._path: Path | None = None
+        self._session: Any = None  # questions run here
+        self._more: list[Any] = []  # "sessions": single-threaded, for batches of documents
         self._tokenizer: Any = None
         self._dimension: int | None = _KNOWN_DIMENSIONS.get(self._name)
         self._fallback: SentenceTransformerEncoder | None = None
@@ -309,22 +316,49 @@ class OnnxEncoder:
         tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         tokenizer.no_padding()  # padding is per batch, to the batch's longest text
         tokenizer.enable_truncation(max_length)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        # Between runs ONNX Runtime's worker threads spin, waiting for the next one. newsqa runs
-        # one text at a time, beside its own other threads (a bot's answers) and other processes
-        # on a shared machine: the spinning took the CPU they needed (bench/README.md section 3).
-        options.add_session_config_entry("session.intra_op.allow_spinning", str(int(self.spin)))
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
         try:
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(str(path), self._options(), providers=_PROVIDERS)
         except Exception as e:  # a truncated or foreign file: export again next time
             path.unlink(missing_ok=True)
             raise EncoderError(f"cannot load {path}: {str(e).splitlines()[0][:120]}") from e
         self._dimension = int(json.loads((model_dir / "config.json").read_text())["hidden_size"])
-        self._tokenizer, self._session = tokenizer, session
+        self._tokenizer, self._session, self._path = tokenizer, session, path
+
+    def _options(self, single: bool = False) -> Any:
+        """Session options. ONNX Runtime's own way ("threads" layout): a session's operators
+        split over every core, and between two runs its worker threads spin, waiting for the
+        next. newsqa runs one int8 text at a time, so every operator of every text paid for
+        waking the other threads, and the spinning took the cores that the next text, SQLite
+        writes, a bot's other answers and other processes needed (bench/README.md section 3).
+        newsqa's way ("sessions"): the session a question runs on keeps its threads, which sleep
+        between runs; a batch of documents is shared among `single`-threaded sessions, one per
+        core, side by side."""
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1 if single else self.threads
+        options.inter_op_num_threads = 1
+        if self.layout == "sessions":
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        return options
+
+    def _sessions(self, runs: int) -> list[Any]:
+        """The sessions that share `runs` runs: the first alone, except with the "sessions"
+        layout for a batch of several runs, one single-threaded session per thread (made at the
+        first such batch: a process that only asks questions never makes them)."""
+        if self.layout != "sessions" or self.threads == 1 or runs == 1:
+            return [self._session]
+        with self._lock:
+            if not self._more:
+                import onnxruntime as ort
+
+                self._more = [
+                    ort.InferenceSession(str(self._path), self._options(True), providers=_PROVIDERS)
+                    for _ in range(self.threads)
+                ]
+        return self._more
 
     def _encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
         self.load()
@@ -341,26 +375,36 @@ class OnnxEncoder:
         # One text a run keeps every vector a function of its text alone, and is no slower
         # for int8 (no padding; measured 4.3 s against 4.8 s in batches of 16).
         step = 1 if self.quantize else self.batch_size
-        for start in range(0, len(order), step):
-            batch = order[start : start + step]
-            width = int(lengths[batch].max())
-            input_ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, i in enumerate(batch):
-                input_ids[row, : lengths[i]] = encodings[i].ids
-                mask[row, : lengths[i]] = 1
-            (hidden,) = self._session.run(
-                None,
-                {
-                    "input_ids": input_ids,
-                    "attention_mask": mask,
-                    "token_type_ids": np.zeros_like(input_ids),
-                },
-            )
-            summed = np.einsum("bsd,bs->bd", hidden, mask.astype(np.float32))
-            pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out[batch] = pooled / np.maximum(norms, 1e-12)
+        batches = [order[start : start + step] for start in range(0, len(order), step)]
+        sessions = self._sessions(len(batches))
+
+        def run(n: int) -> None:  # every len(sessions)-th batch, longest first, on session n
+            for batch in batches[n :: len(sessions)]:
+                width = int(lengths[batch].max())
+                input_ids = np.zeros((len(batch), width), dtype=np.int64)
+                mask = np.zeros((len(batch), width), dtype=np.int64)
+                for row, i in enumerate(batch):
+                    input_ids[row, : lengths[i]] = encodings[i].ids
+                    mask[row, : lengths[i]] = 1
+                (hidden,) = sessions[n].run(
+                    None,
+                    {
+                        "input_ids": input_ids,
+                        "attention_mask": mask,
+                        "token_type_ids": np.zeros_like(input_ids),
+                    },
+                )
+                summed = np.einsum("bsd,bs->bd", hidden, mask.astype(np.float32))
+                pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+                norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+                out[batch] = pooled / np.maximum(norms, 1e-12)
+
+        if len(sessions) == 1:
+            run(0)
+        else:  # ONNX Runtime releases the GIL while it runs: the sessions run side by side
+            with ThreadPoolExecutor(len(sessions), thread_name_prefix="newsqa-encode") as pool:
+                for done in [pool.submit(run, n) for n in range(len(sessions))]:
+                    done.result()  # an error in any share is raised here
         return out
 
     def encode_documents(self, texts: Sequence[str]) -> NDArray[np.float32]:

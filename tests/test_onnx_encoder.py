@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -191,19 +192,33 @@ def test_exported_graphs_are_fused(real_encoder: OnnxEncoder, fp32_encoder: Onnx
     assert {"QAttention", "MatMulInteger"} <= ops(real_encoder)
 
 
-def test_worker_threads_sleep_between_runs_unless_asked_to_spin(
+def test_documents_are_shared_among_single_threaded_sessions(
     real_encoder: OnnxEncoder, onnx_cache: Path
 ) -> None:
-    """One text a run: threads that spin after each run take the cores that the next text, the
-    bot's other answers and other processes need (bench/bench_encode.py: 0.34-0.74x the wall
-    time per text on a shared machine). Spinning stays available, and the vectors do not change."""
+    """One text a run: a session whose operators split over every core woke the other threads
+    for every operator of every text, and they spun between runs, taking the cores that other
+    work needed (bench/bench_encode.py). Now a question's session lets its threads sleep, a
+    batch of documents is shared among single-threaded sessions, one per thread (a question
+    alone makes none), and the vectors are those of ONNX Runtime's own way."""
 
-    def spinning(encoder: OnnxEncoder) -> str:
-        options = encoder._session.get_session_options()
-        return str(options.get_session_config_entry("session.intra_op.allow_spinning"))
+    def threads_of(session: Any) -> tuple[int, str]:
+        options = session.get_session_options()
+        try:
+            spins = options.get_session_config_entry("session.intra_op.allow_spinning")
+        except RuntimeError:  # not set: ONNX Runtime's default, spinning
+            spins = "1"
+        return options.intra_op_num_threads, spins
 
-    spinner = OnnxEncoder(cache_dir=onnx_cache, quantize=True, spin=True)
-    spinner.load()
-    assert spinning(real_encoder) == "0" and spinning(spinner) == "1"
-    texts = SENTENCES[:4]
-    assert np.array_equal(real_encoder.encode_documents(texts), spinner.encode_documents(texts))
+    encoder = OnnxEncoder(cache_dir=onnx_cache, quantize=True, threads=3)
+    encoder.encode_queries(["What did Lavrov say about sanctions?"])
+    assert encoder._more == [] and threads_of(encoder._session) == (3, "0")
+    texts = _bundled_texts()[:40]
+    shared = encoder.encode_documents(texts)
+    assert [threads_of(s) for s in encoder._more] == [(1, "0")] * 3
+    threads = OnnxEncoder(cache_dir=onnx_cache, quantize=True, threads=2, layout="threads")
+    alone = threads.encode_documents(texts)
+    assert threads._more == [] and threads_of(threads._session) == (2, "1")
+    assert np.array_equal(shared, alone)
+    assert np.array_equal(real_encoder.encode_documents(texts), alone)
+    with pytest.raises(ValueError, match="unknown layout"):
+        OnnxEncoder(layout="processes")
