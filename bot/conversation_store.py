@@ -51,6 +51,8 @@ class ConversationStore:
     (the bot, a shell) can share the file. A file removed or replaced under a running process is
     noticed at the next call and opened afresh."""
 
+    BUSY_TIMEOUT_S = 10.0  # how long a call waits for another connection's write
+
     def __init__(self, directory: Path, quiet_s: float = 15 * 60, max_conversations: int = 10_000):
         self.path = directory / FILE
         self.quiet_s = quiet_s
@@ -87,9 +89,10 @@ class ConversationStore:
         if identity is None:
             self._ready = False  # removed: made again
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self._ready:
-            self._prepare()
-        db = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
+        with self._lock:  # one thread prepares the file; the others wait for it, then open it
+            if not self._ready:
+                self._prepare()
+        db = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT_S, check_same_thread=False)
         # Context for 15 minutes: losing it to a power cut is acceptable (a damaged file is set
         # aside at the next start, `_prepare`), an fsync per question (20 ms here) is not. A
         # crash of the process loses nothing.
@@ -120,18 +123,22 @@ class ConversationStore:
 
     def _prepare(self) -> None:
         """Make the schema, once per store; a damaged file (a power cut) is set aside as
-        `conversations.sqlite.damaged` and the conversations start afresh."""
+        `conversations.sqlite.damaged` and the conversations start afresh. A file that is busy
+        or locked (another process writing it) is not damaged: that error is raised, and the
+        next call prepares again."""
         try:
-            with closing(sqlite3.connect(self.path, timeout=10)) as db:
+            with closing(sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT_S)) as db:
                 if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                     raise sqlite3.DatabaseError("quick_check failed")
                 db.execute("PRAGMA journal_mode = WAL")
                 db.executescript(SCHEMA)
+        except sqlite3.OperationalError:
+            raise  # busy, locked, unreadable: not a damaged file, and never set aside
         except sqlite3.DatabaseError:
             for suffix in ("-wal", "-shm"):
                 self.path.with_name(self.path.name + suffix).unlink(missing_ok=True)
             self.path.replace(self.path.with_name(self.path.name + ".damaged"))
-            with closing(sqlite3.connect(self.path, timeout=10)) as db:
+            with closing(sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT_S)) as db:
                 db.execute("PRAGMA journal_mode = WAL")
                 db.executescript(SCHEMA)
         self._ready = True

@@ -146,6 +146,59 @@ def test_a_damaged_file_is_set_aside_and_conversations_start_afresh(tmp_path: Pa
     assert (tmp_path / "conversations.sqlite.damaged").exists()
 
 
+def test_a_locked_file_is_not_taken_for_a_damaged_one(tmp_path: Path) -> None:
+    """Another process writing the file when a store first opens it: the call fails (or waits),
+    and the conversations stay where they are; only a damaged file is set aside."""
+    import sqlite3
+
+    first = ConversationStore(tmp_path)
+    first.save(Conversation("kept", [turn(1, 1.0)]), now=1.0)
+    first.close()
+    writer = sqlite3.connect(tmp_path / "conversations.sqlite", isolation_level=None)
+    writer.execute("PRAGMA journal_mode = DELETE")  # so that its write keeps readers out too
+    writer.execute("BEGIN EXCLUSIVE")  # another process, mid-write
+    store = ConversationStore(tmp_path)
+    store.BUSY_TIMEOUT_S = 0.05
+    with pytest.raises(ConversationStoreError, match="locked"):
+        store.save(Conversation("new", [turn(2, 2.0)]), now=2.0)
+    writer.execute("ROLLBACK")
+    writer.close()
+    assert not (tmp_path / "conversations.sqlite.damaged").exists()
+    assert store.load("kept", now=2.0).turns == [turn(1, 1.0)]  # prepared at this call instead
+    store.close()
+
+
+def test_threads_opening_a_new_store_at_once_prepare_it_once(tmp_path: Path) -> None:
+    import threading
+
+    store = ConversationStore(tmp_path)
+    prepared: list[int] = []
+    prepare = store._prepare
+
+    def counted() -> None:
+        prepared.append(threading.get_ident())
+        prepare()
+
+    store._prepare = counted  # type: ignore[method-assign]
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        start.wait()
+        try:
+            store.save(Conversation(f"t{n}", [turn(n, 1.0)]), now=1.0)
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(prepared) == 1 and store.count() == 8
+    store.close()
+
+
 def test_store_threads_share_the_file_and_a_removed_file_is_made_again(tmp_path: Path) -> None:
     """Each thread keeps its own connection; what one saves another reads, another process
     (another store) too; a file removed under a running store is made again, not written to
