@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from bot.question import DATE, MEASURE, MONEY, NAME, NUMBER, PERSON, PLACE, QUOTE, REASON, Question
 from corpus.names import CALENDAR, STARTERS, words
@@ -181,6 +183,33 @@ def default_model() -> EvidenceModel:
     return EvidenceModel.from_weights(json.loads(text)["features"])
 
 
+class Fitted(Protocol):
+    """A fitted linear model as the fit scripts write it."""
+
+    @property
+    def weights(self) -> tuple[float, ...]: ...
+
+    def to_json(self, about: dict[str, object]) -> str: ...
+
+
+def write_fitted(
+    model: Fitted,
+    names: Sequence[str],
+    out: Path,
+    prog: str,
+    argv: list[str] | None,
+    sets: list[dict[str, object]],
+) -> None:
+    """Write a fit script's model with the command that made it and the sets it used, and show
+    its weights."""
+    command = " ".join(sys.argv[1:] if argv is None else argv)
+    about: dict[str, object] = {"command": f"python -m {prog} {command}", "sets": sets}
+    out.write_text(model.to_json(about) + "\n", encoding="utf-8")
+    width = max(map(len, names), default=0)
+    for name, w in zip(names, model.weights, strict=True):
+        print(f"  {name:<{width + 2}} {w:+.3f}", file=sys.stderr)
+
+
 def fit_ranking(
     questions: Sequence[tuple[Sequence[Sequence[float]], Sequence[int]]],
     question_weights: Sequence[float] | None = None,
@@ -195,6 +224,7 @@ def fit_ranking(
 
     blocks = [(np.asarray(x, np.float64), np.asarray(y, bool)) for x, y in questions]
     qw = np.ones(len(blocks)) if question_weights is None else np.asarray(question_weights)
+    qw = qw * (len(qw) / qw.sum())  # a mean of 1: the weights set the balance, l2 the strength
     dim = blocks[0][0].shape[1]
 
     def loss(w: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bot.answer import Answerer
 from bot.evaluate import EvalQuestion, load_questions
-from bot.evidence import FEATURES, EvidenceModel, features, fit_ranking
+from bot.evidence import FEATURES, EvidenceModel, features, fit_ranking, write_fitted
 from bot.services import make_answerer
 from bot.settings import load_settings
 from corpus.datasets import normal_answer
@@ -86,13 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         blocks += found
         weights += [set_weight / max(1, len(found))] * len(found)  # a set's weight, shared
         sets.append({"questions": Path(path).name, "used": len(found), "weight": set_weight})
-    scale = len(weights) / sum(weights)
-    model = EvidenceModel(fit_ranking(blocks, [w * scale for w in weights], l2=args.l2))
-    command = " ".join(sys.argv[1:] if argv is None else argv)
-    about: dict[str, object] = {"command": f"python -m bot.fit_evidence {command}", "sets": sets}
-    args.out.write_text(model.to_json(about) + "\n", encoding="utf-8")
-    for name, w in zip(FEATURES, model.weights, strict=True):
-        print(f"  {name:<18} {w:+.3f}", file=sys.stderr)
+    model = EvidenceModel(fit_ranking(blocks, weights, l2=args.l2))
+    write_fitted(model, FEATURES, args.out, "bot.fit_evidence", argv, sets)
     return 0
 
 

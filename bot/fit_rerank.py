@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bot.answer import Answerer
 from bot.evaluate import EvalQuestion, load_questions
-from bot.evidence import fit_ranking
+from bot.evidence import fit_ranking, write_fitted
 from bot.services import make_answerer
 from bot.settings import load_settings
 from corpus.datasets import normal_answer
@@ -108,13 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         sets.append({"questions": Path(path).name, "fitted": len(fitted), "used": len(found)})
     if not blocks:
         parser.error("no question taught anything: no set had questions whose top passages differ")
-    scale = len(weights) / sum(weights)
-    model = RerankModel(fit_ranking(blocks, [w * scale for w in weights], l2=args.l2))
-    command = " ".join(sys.argv[1:] if argv is None else argv)
-    about: dict[str, object] = {"command": f"python -m bot.fit_rerank {command}", "sets": sets}
-    args.out.write_text(model.to_json(about) + "\n", encoding="utf-8")
-    for name, w in zip(FEATURES, model.weights, strict=True):
-        print(f"  {name:<16} {w:+.3f}", file=sys.stderr)
+    model = RerankModel(fit_ranking(blocks, weights, l2=args.l2))
+    write_fitted(model, FEATURES, args.out, "bot.fit_rerank", argv, sets)
     return 0
 
 
