@@ -127,6 +127,7 @@ def test_ctrl_c_commits_what_is_done_and_the_same_command_resumes(
     encoder = InterruptingEncoder(after=12)  # sentences and passages: two batches per chunk
     monkeypatch.setattr("bot.commands.make_encoder", lambda *a, **k: encoder)
 
+    handler = signal.getsignal(signal.SIGINT)  # Python's, or SIG_IGN in a background job
     code = main(["ingest", "--json", str(export)])
     captured = capsys.readouterr()
     first = json.loads(captured.out)
@@ -139,7 +140,7 @@ def test_ctrl_c_commits_what_is_done_and_the_same_command_resumes(
         f"are committed to {fake_cli_index}; run the same command again to go on"
     ) in captured.err
     assert sorted(stored_ids(capsys)) == sorted(a["id"] for a in first["added"])
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is handler  # the handler before it, restored
 
     monkeypatch.setattr("bot.commands.make_encoder", lambda *a, **k: HashEncoder())
     code = main(["ingest", "--json", str(export)])
