@@ -115,7 +115,8 @@ class IngestProgress:
 
 class GracefulInterrupt:
     """Within `with`, a first Ctrl-C (SIGINT) asks to stop after the step under way; a second
-    one stops at once (KeyboardInterrupt). Outside the main thread it changes nothing."""
+    one stops at once (KeyboardInterrupt). Outside the main thread, or in a process started with
+    SIGINT ignored, it changes nothing."""
 
     def __init__(self, say: Callable[[str], None]) -> None:
         self.requested = False
@@ -133,6 +134,8 @@ class GracefulInterrupt:
         self._say("newsqa: stopping after the step under way (Ctrl-C again to stop at once)")
 
     def __enter__(self) -> GracefulInterrupt:
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            return self  # told to ignore Ctrl-C (nohup, a shell's background job): it still does
         try:
             self._previous = signal.signal(signal.SIGINT, self._handle)
             self._installed = True

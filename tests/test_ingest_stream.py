@@ -118,17 +118,28 @@ class InterruptingEncoder(HashEncoder):
         return super().encode_documents(texts)
 
 
+@pytest.fixture
+def terminal() -> Iterator[None]:
+    """SIGINT as in a terminal's foreground process: Python's handler (a suite run as a shell's
+    background job starts with SIGINT ignored, which ingest then keeps ignoring)."""
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+
+
 def test_ctrl_c_commits_what_is_done_and_the_same_command_resumes(
     fake_cli_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, terminal: None,
 ) -> None:  # fmt: skip
     export = write_export(tmp_path / "export.jsonl", 300)
     monkeypatch.setattr(archive_module, "ENCODE_PASSAGES", 20)
     encoder = InterruptingEncoder(after=12)  # sentences and passages: two batches per chunk
     monkeypatch.setattr("bot.commands.make_encoder", lambda *a, **k: encoder)
 
-    handler = signal.getsignal(signal.SIGINT)  # Python's, or SIG_IGN in a background job
     code = main(["ingest", "--json", str(export)])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
     captured = capsys.readouterr()
     first = json.loads(captured.out)
     assert code == 130
@@ -140,7 +151,6 @@ def test_ctrl_c_commits_what_is_done_and_the_same_command_resumes(
         f"are committed to {fake_cli_index}; run the same command again to go on"
     ) in captured.err
     assert sorted(stored_ids(capsys)) == sorted(a["id"] for a in first["added"])
-    assert signal.getsignal(signal.SIGINT) is handler  # the handler before it, restored
 
     monkeypatch.setattr("bot.commands.make_encoder", lambda *a, **k: HashEncoder())
     code = main(["ingest", "--json", str(export)])
@@ -153,6 +163,26 @@ def test_ctrl_c_commits_what_is_done_and_the_same_command_resumes(
     assert sorted(ids) == [f"story-{n:04d}" for n in range(300)]  # every article, once
     assert main(["index", "check"]) == 0
     assert capsys.readouterr().out.startswith("ok: ")
+
+
+def test_an_ingest_told_to_ignore_ctrl_c_ignores_it(
+    fake_cli_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Started with SIGINT ignored (nohup, a shell's background job), ingest keeps ignoring it:
+    the Ctrl-C meant for the foreground does not stop it."""
+    export = write_export(tmp_path / "export.jsonl", 60)
+    monkeypatch.setattr(archive_module, "ENCODE_PASSAGES", 20)
+    encoder = InterruptingEncoder(after=2)
+    monkeypatch.setattr("bot.commands.make_encoder", lambda *a, **k: encoder)
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        code = main(["ingest", "--json", str(export)])
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    done = json.loads(capsys.readouterr().out)
+    assert code == 0 and done["interrupted"] is False and len(done["added"]) == 60
 
 
 def test_a_log_gets_a_progress_line_every_few_seconds_and_no_cursor_codes(
@@ -230,7 +260,7 @@ def test_progress_on_a_terminal_is_a_bar_with_passages_rate_and_time_left() -> N
 
 def test_ctrl_c_while_pages_are_read_keeps_the_pages_read_before_it(
     fake_cli_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, terminal: None,
 ) -> None:  # fmt: skip
     folder = tmp_path / "pages"
     folder.mkdir()
