@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -168,6 +169,27 @@ def test_a_locked_file_is_not_taken_for_a_damaged_one(tmp_path: Path) -> None:
     store.close()
 
 
+def in_threads(work: Callable[[int], None], count: int) -> list[BaseException]:
+    """Run work(0..count-1) in as many threads, together; their errors (pytest does not see
+    other threads' errors)."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def guarded(n: int) -> None:
+        try:
+            work(n)
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=guarded, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def test_threads_opening_a_new_store_at_once_prepare_it_once(tmp_path: Path) -> None:
     import threading
 
@@ -181,21 +203,12 @@ def test_threads_opening_a_new_store_at_once_prepare_it_once(tmp_path: Path) -> 
 
     store._prepare = counted  # type: ignore[method-assign]
     start = threading.Barrier(8)
-    errors: list[BaseException] = []
 
     def work(n: int) -> None:
         start.wait()
-        try:
-            store.save(Conversation(f"t{n}", [turn(n, 1.0)]), now=1.0)
-        except BaseException as e:  # reported below
-            errors.append(e)
+        store.save(Conversation(f"t{n}", [turn(n, 1.0)]), now=1.0)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == [] and len(prepared) == 1 and store.count() == 8
+    assert in_threads(work, 8) == [] and len(prepared) == 1 and store.count() == 8
     store.close()
 
 
@@ -203,24 +216,13 @@ def test_store_threads_share_the_file_and_a_removed_file_is_made_again(tmp_path:
     """Each thread keeps its own connection; what one saves another reads, another process
     (another store) too; a file removed under a running store is made again, not written to
     unseen."""
-    import threading
-
     store = ConversationStore(tmp_path)
-    errors: list[BaseException] = []
 
     def work(n: int) -> None:
-        try:
-            for k in range(20):
-                store.save(Conversation(f"t{n}-{k}", [turn(k, 1.0)]), now=1.0)
-        except BaseException as e:  # reported below: pytest does not see other threads' errors
-            errors.append(e)
+        for k in range(20):
+            store.save(Conversation(f"t{n}-{k}", [turn(k, 1.0)]), now=1.0)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == [] and store.count() == 80
+    assert in_threads(work, 4) == [] and store.count() == 80
     assert ConversationStore(tmp_path).load("t3-19", now=2.0).turns == [turn(19, 1.0)]
     for suffix in ("", "-wal", "-shm"):
         (tmp_path / f"conversations.sqlite{suffix}").unlink(missing_ok=True)
