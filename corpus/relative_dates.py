@@ -122,12 +122,14 @@ def _shift_month(d: date, months: int) -> tuple[int, int]:
 def time_in_question(text: str, today: date) -> DateRange | None:
     """The date range a question's words ask for, resolved against `today` (the as-of date);
     None when it names no time. The first time expression counts; the range never ends after
-    `today`."""
+    `today`, and a period that starts after it (a future year) is not a filter on publication."""
     newest = _NEWEST.search(text)
     match = _QUESTION.search(text)
     if match is None:
         return DateRange(None, today, newest.group(0), True) if newest else None
     since, until = _question_range(match, today)
+    if since > today:  # "running for governor in 2026", asked in 2025: when it will happen
+        return DateRange(None, today, newest.group(0), True) if newest else None
     return DateRange(since, min(until, today), match.group(0), newest is not None)
 
 

@@ -67,6 +67,15 @@ def test_questions_without_time(question: str) -> None:
     assert time_in_question(question, TODAY) is None
 
 
+def test_a_future_year_is_when_something_will_happen_not_when_it_was_reported() -> None:
+    assert time_in_question("Who will run for governor in 2026?", TODAY) is None
+    found = time_in_question("What is the latest on the election in 2026?", TODAY)
+    assert found is not None and found.newest_first
+    assert (found.since, found.until) == (None, TODAY)
+    found = time_in_question("Who won in 2024?", TODAY)  # this year: up to today
+    assert found is not None and (found.since, found.until) == (date(2024, 1, 1), TODAY)
+
+
 PUBLISHED = date(2024, 6, 13)  # a Thursday
 
 
