@@ -46,6 +46,13 @@ def _filters(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _days(text: str) -> int:
+    """A positive number of days, for argparse."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive number of days: {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsqa",
@@ -127,7 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, metavar="N", help="a seeded random sample of N questions")
     p.add_argument("--no-answers", action="store_true", help="measure retrieval only")
     p.add_argument("--answers-out", metavar="FILE", help="write each answer's record (JSONL)")
-    p.add_argument("--ignore-as-of", action="store_true", help="answer every question as of today")
+    dates = p.add_mutually_exclusive_group()
+    dates.add_argument(
+        "--ignore-as-of", action="store_true", help="answer every question as of today"
+    )
+    dates.add_argument(
+        "--as-of-window", type=_days, metavar="DAYS",
+        help="answer from the DAYS days up to each question's as_of only, ignoring its date words",
+    )  # fmt: skip
     p.add_argument("--k", type=int, metavar="N", help="passages considered per answer")
     p.add_argument("--json", action="store_true", help="print JSON")
 

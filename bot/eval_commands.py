@@ -17,6 +17,8 @@ def eval_questions(args: argparse.Namespace) -> int:
     questions = load_questions(Path(args.questions), args.limit)
     if args.ignore_as_of:
         questions = [replace(q, as_of=None) for q in questions]
+    elif args.as_of_window:
+        questions = [replace(q, window_days=args.as_of_window) for q in questions]
     answerer = make_answerer(args.settings)
     records: list[AnswerRecord] = []
     with answerer.archive:

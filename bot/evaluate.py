@@ -18,15 +18,15 @@ import random
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from pathlib import Path
 
 from bot.answer import Answer, Answerer
 from bot.conversation import Conversation
 from corpus.datasets import normal_answer
 from corpus.errors import CorpusError
-from index import Archive
+from index import Archive, Filters
 
 CUTOFFS = (1, 3, 5, 10)
 DEPTH = 100
@@ -43,6 +43,9 @@ class EvalQuestion:
     switch: bool = False
     same_article: bool = False
     as_of: date | None = None  # answer as of this day (a news quiz question's date)
+    # with as_of: answer from the articles of these many days up to it only, the question's own
+    # date words ignored (what a fixed date window alone does, `eval --as-of-window`)
+    window_days: int | None = None
 
 
 def load_questions(path: Path, limit: int | None = None, seed: int = 13) -> list[EvalQuestion]:
@@ -192,7 +195,12 @@ def answer_record(answerer: Answerer, q: EvalQuestion, k: int) -> tuple[Answer, 
         )
     else:
         started = time.perf_counter()
-        answer = answerer.answer(q.question, k, as_of=q.as_of)
+        if q.window_days is not None and q.as_of is not None:
+            undated = replace(answerer.read(q.question, q.as_of), dates=None)
+            since = q.as_of - timedelta(days=q.window_days - 1)
+            answer = answerer.answer(undated, k, filters=Filters(since=since.isoformat()))
+        else:
+            answer = answerer.answer(q.question, k, as_of=q.as_of)
         latency = (time.perf_counter() - started) * 1000
     expected = [normal_answer(a) for a in q.answers]
     text = "" if answer.abstained else answer.text

@@ -118,3 +118,34 @@ def test_ask_json_lines_carry_their_own_as_of(
         all("sank" not in c["text"] for c in first["citations"]) if "citations" in first else True
     )
     assert "expected a date" in bad["error"]
+
+
+def test_eval_as_of_window_answers_from_those_days_only(
+    fake_cli_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("NEWSQA_ANSWER_THRESHOLD", "0.01")  # the fake encoder is not calibrated
+    rows = [
+        {"id": day, "title": "Ferry", "text": FERRY.format(what, "Monday"), "published": day}
+        for day, what in (("2024-05-30", "stopped"), ("2024-06-10", "restarted"),
+                          ("2024-06-21", "sank"))
+    ]  # fmt: skip
+    feed = tmp_path / "ferries.jsonl"
+    feed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["ingest", str(feed)]) == 0
+    questions = tmp_path / "q.jsonl"  # its date words are ignored: the window decides
+    questions.write_text(json.dumps({
+        "question": "When was the harbour ferry stopped this year?", "answers": ["stopped"],
+        "as_of": "2024-06-12",
+    }) + "\n")  # fmt: skip
+    records = {}
+    for days in (3, 14):
+        out = tmp_path / f"{days}.jsonl"
+        assert main(["eval", str(questions), "--retriever", "hybrid", "--as-of-window",
+                     str(days), "--answers-out", str(out)]) == 0  # fmt: skip
+        records[days] = json.loads(out.read_text())
+    assert set(records[3]["cited"]) == {"2024-06-10"} and not records[3]["in_answer"]  # 10-12 June
+    assert records[14]["cited"][0] == "2024-05-30" and records[14]["in_answer"]
+    assert "2024-06-21" not in records[14]["cited"]  # never after the as-of day
+    with pytest.raises(SystemExit):  # one or the other
+        main(["eval", str(questions), "--as-of-window", "3", "--ignore-as-of"])
