@@ -29,7 +29,10 @@ _QUESTION = re.compile(
     rf"|\b(?P<which>this|last|past)\s+(?P<unit>week|month|year)\b"
     rf"|\b(?P<recent>recently|lately|in recent (?:days|weeks))\b"
     rf"|\bin\s+(?P<month>{_MONTH})(?:\s+(?P<month_year>\d{{4}}))?\b"
-    rf"|\bin\s+(?P<year>(?:19|20)\d\d)\b",
+    rf"|\bin\s+(?P<year>(?:19|20)\d\d)\b"
+    # "on Monday", "since Friday", "last Tuesday"; "Monday's draft" unless a name ("Black Friday's")
+    rf"|\b(?P<day_which>on|since|last)\s+(?P<weekday>{_WEEKDAY})\b"
+    rf"|(?P<before>\b\w+\s+)?\b(?P<weekday_s>{_WEEKDAY})(?:'s|’s)\b",
     re.I,
 )
 _SENTENCE = re.compile(
@@ -124,16 +127,29 @@ def time_in_question(text: str, today: date) -> DateRange | None:
     None when it names no time. The first time expression counts; the range never ends after
     `today`, and a period that starts after it (a future year) is not a filter on publication."""
     newest = _NEWEST.search(text)
-    match = _QUESTION.search(text)
+    match = next((m for m in _QUESTION.finditer(text) if not _named_day(m)), None)
     if match is None:
         return DateRange(None, today, newest.group(0), True) if newest else None
     since, until = _question_range(match, today)
     if since > today:  # "running for governor in 2026", asked in 2025: when it will happen
         return DateRange(None, today, newest.group(0), True) if newest else None
-    return DateRange(since, min(until, today), match.group(0), newest is not None)
+    phrase = text[match.start("weekday_s") : match.end()] if match["weekday_s"] else match.group(0)
+    return DateRange(since, min(until, today), phrase, newest is not None)
+
+
+def _named_day(m: re.Match[str]) -> bool:
+    """Whether a "Friday's" is part of a name ("Black Friday's", "Super Tuesday's"), not a day."""
+    return bool(m["weekday_s"] and m["before"] and m["before"][:1].isupper())
 
 
 def _question_range(m: re.Match[str], today: date) -> tuple[date, date]:
+    if m["weekday"] or m["weekday_s"]:
+        # the last such day up to today ("last": before today), and what was reported since
+        weekday = _WEEKDAYS[(m["weekday"] or m["weekday_s"]).lower()]
+        back = (today.weekday() - weekday) % 7
+        if back == 0 and (m["day_which"] or "").lower() == "last":
+            back = 7
+        return today - timedelta(days=back), today
     if m["today"]:
         return today, today
     if m["yesterday"]:

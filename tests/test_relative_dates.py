@@ -33,6 +33,16 @@ TODAY = date(2024, 6, 12)  # a Wednesday
          "articles of September 2023"),  # not yet this year: last September
         ("What happened in March 2019?", "2019-03-01", "2019-03-31", "articles of March 2019"),
         ("Who won the election in 2019?", "2019-01-01", "2019-12-31", "articles of 2019"),
+        # a weekday: the last one up to today, and what has been reported since
+        ("What did Biden propose on Monday?", "2024-06-10", "2024-06-12",
+         "articles of 10-12 June 2024"),
+        ("Who was the top pick in Monday's draft?", "2024-06-10", "2024-06-12",
+         "articles of 10-12 June 2024"),
+        ("What has happened since Friday?", "2024-06-07", "2024-06-12",
+         "articles of 7-12 June 2024"),
+        ("What happened on Wednesday?", "2024-06-12", "2024-06-12", "articles of 12 June 2024"),
+        ("What happened last Wednesday?", "2024-06-05", "2024-06-12",
+         "articles of 5-12 June 2024"),
     ],
 )  # fmt: skip
 def test_time_in_a_question(question: str, since: str, until: str, label: str) -> None:
@@ -61,10 +71,17 @@ def test_latest_within_a_range() -> None:
 
 
 @pytest.mark.parametrize(
-    "question", ["What did Lavrov say about sanctions?", "Who may win?", "What happened in 1066?"]
-)
+    "question",
+    ["What did Lavrov say about sanctions?", "Who may win?", "What happened in 1066?",
+     "Which shop sold most on Black Friday?", "Who won Super Tuesday's primaries?"],
+)  # fmt: skip
 def test_questions_without_time(question: str) -> None:
     assert time_in_question(question, TODAY) is None
+
+
+def test_a_weekday_phrase_leaves_the_words_around_it_to_search() -> None:
+    found = time_in_question("Who was the top pick Monday's draft?", TODAY)
+    assert found is not None and found.phrase == "Monday's"
 
 
 def test_a_future_year_is_when_something_will_happen_not_when_it_was_reported() -> None:
