@@ -32,6 +32,7 @@ _QUESTION = re.compile(
     rf"|\bin\s+(?P<year>(?:19|20)\d\d)\b"
     # "on Monday", "since Friday", "last Tuesday"; "Monday's draft" unless a name ("Black Friday's")
     rf"|\b(?P<day_which>on|since|last)\s+(?P<weekday>{_WEEKDAY})\b"
+    rf"(?!\s+(?:mornings|afternoons|evenings|nights)\b)"  # "on Tuesday afternoons": every week
     rf"|(?P<before>\b\w+\s+)?\b(?P<weekday_s>{_WEEKDAY})(?:'s|’s)\b",
     re.I,
 )

@@ -73,7 +73,8 @@ def test_latest_within_a_range() -> None:
 @pytest.mark.parametrize(
     "question",
     ["What did Lavrov say about sanctions?", "Who may win?", "What happened in 1066?",
-     "Which shop sold most on Black Friday?", "Who won Super Tuesday's primaries?"],
+     "Which shop sold most on Black Friday?", "Who won Super Tuesday's primaries?",
+     "Do plenary meetings take place on Tuesday afternoons?"],
 )  # fmt: skip
 def test_questions_without_time(question: str) -> None:
     assert time_in_question(question, TODAY) is None
