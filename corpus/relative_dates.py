@@ -139,8 +139,10 @@ def time_in_question(text: str, today: date) -> DateRange | None:
 
 
 def _named_day(m: re.Match[str]) -> bool:
-    """Whether a "Friday's" is part of a name ("Black Friday's", "Super Tuesday's"), not a day."""
-    return bool(m["weekday_s"] and m["before"] and m["before"][:1].isupper())
+    """Whether a "Friday's" is part of a name ("Black Friday's", "Super Tuesday's"), not a day:
+    a capital before it, except the question's first word ("Was Monday's game called off?")."""
+    before = m["before"]
+    return bool(m["weekday_s"] and before and m.start("before") > 0 and before[:1].isupper())
 
 
 def _question_range(m: re.Match[str], today: date) -> tuple[date, date]:

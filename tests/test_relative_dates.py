@@ -43,6 +43,8 @@ TODAY = date(2024, 6, 12)  # a Wednesday
         ("What happened on Wednesday?", "2024-06-12", "2024-06-12", "articles of 12 June 2024"),
         ("What happened last Wednesday?", "2024-06-05", "2024-06-12",
          "articles of 5-12 June 2024"),
+        ("Was Monday's game called off?", "2024-06-10", "2024-06-12",
+         "articles of 10-12 June 2024"),
     ],
 )  # fmt: skip
 def test_time_in_a_question(question: str, since: str, until: str, label: str) -> None:
