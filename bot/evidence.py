@@ -93,6 +93,13 @@ _MEASURE = re.compile(  # a number with its unit: "five years", "a 1.2-mile brid
     rf"|\b(?:a|an)\s+{_UNITS}\b",
     re.IGNORECASE,
 )
+# numbers that say when, not how many: "March 16", "16th March", "in 2012", "8 p.m.", "3/14/2024"
+_WHEN_NUMBERS = re.compile(
+    rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\b"
+    r"|\b(?:in|since|by|until|from|before|after|during|of)\s+(?:1[89]|20)\d\d\b"
+    r"|\b\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.|am\b|pm\b)|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
+    re.IGNORECASE,
+)
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*")
 _COMMON_STARTS = STARTERS | CALENDAR | words("Mr Mrs Ms Dr")
 
@@ -121,6 +128,8 @@ def holds(kind: str, text: str, question: Question) -> bool:
         return bool(_MEASURE.search(text))
     if kind == PLACE:
         return bool(_PATTERNS[PLACE].search(text)) and new_names(text, question) > 0
+    if kind == NUMBER:  # a count: "March 16" or "in 2012" answers no "how many"
+        return bool(_PATTERNS[NUMBER].search(_WHEN_NUMBERS.sub(" ", text)))
     return bool(_PATTERNS[kind].search(text))
 
 

@@ -28,6 +28,13 @@ def test_answer_types_are_recognised() -> None:
     assert holds(NUMBER, "NASA selected four astronauts.", _q("How many", NUMBER))
     assert holds(NUMBER, "It rose 13% in a year.", _q("How many", NUMBER))
     assert not holds(NUMBER, "NASA selected the astronauts.", _q("How many", NUMBER))
+    # a number that says when is not a count
+    many = _q("How many Cubans arrived", NUMBER)
+    assert not holds(NUMBER, "The crew was named at 10 a.m. on April 3 in Houston.", many)
+    assert not holds(NUMBER, "Artemis II is expected to launch in 2024.", many)
+    assert not holds(NUMBER, "The deadline is 3/14/2024, or 14th March.", many)
+    assert holds(NUMBER, "In March 2022, more than 32,000 Cubans arrived.", many)
+    assert holds(NUMBER, "On March 16, 2,400 Cubans arrived.", many)
     assert holds(MONEY, "It cost $4.5 billion.", _q("How much", MONEY))
     assert not holds(MONEY, "It cost a lot.", _q("How much", MONEY))
     assert holds(DATE, "The tour opens on March 3 in Austin.", _q("When", DATE))
