@@ -24,6 +24,14 @@ ROLES = words(
 )
 FEMALE_ROLES = words("spokeswoman chairwoman congresswoman businesswoman")
 MALE_ROLES = words("spokesman chairman congressman businessman")
+# people named only by what they are ("Authorities said", "Officials warned"): a quote's
+# attribution, but no one a question can ask about by name
+GROUPS = words(
+    """authorities officials police experts prosecutors analysts sources critics residents
+    researchers scientists doctors investigators lawmakers witnesses protesters observers
+    economists officers activists organizers organisers rescuers firefighters regulators
+    diplomats voters workers leaders"""
+)
 ORG_HEADS = words(
     """house times council ministry department office agency nations union party post news
     government parliament congress senate committee commission bank court army navy embassy

@@ -53,6 +53,7 @@ from corpus.names import (
     FIRST_NAMES,
     FIRST_NAMES_FEMALE,
     FIRST_NAMES_MALE,
+    GROUPS,
     MALE_ROLES,
     MALE_TITLES,
     ORG_HEADS,
@@ -743,7 +744,8 @@ def _by_last_word(speakers: tuple[str, ...]) -> dict[str, list[str]]:
 
 def speaker_in_question(question: str, speakers: Iterable[str]) -> SpeakerQuestion | None:
     """The known speaker a question asks about ("What did Lavrov say about sanctions?" ->
-    Sergei Lavrov, "sanctions"), or None when it asks about no one's words or no known speaker."""
+    Sergei Lavrov, "sanctions"), or None when it asks about no one's words, no known speaker, or a
+    group ("authorities", "officials": answered as any question, from every sentence)."""
     text = " ".join(question.replace("’", "'").split())
     by_last: dict[str, list[str]] | None = None
     for pattern in _QUESTIONS:
@@ -757,6 +759,8 @@ def speaker_in_question(question: str, speakers: Iterable[str]) -> SpeakerQuesti
         if by_last is None:
             by_last = _by_last_word(tuple(speakers))
         for speaker in by_last.get(words[-1], ()):
+            if speaker.lower() in GROUPS:  # "the Jamaican authorities": no one in particular
+                continue
             if same_person(name, speaker):
                 groups = match.groupdict()
                 topic = groups.get("topic") or groups.get("topic2")

@@ -386,6 +386,17 @@ def test_no_speaker_in_question(question: str) -> None:
     assert speaker_in_question(question, KNOWN) is None
 
 
+def test_a_group_quoted_as_a_speaker_is_no_one_to_ask_about() -> None:
+    known = [*KNOWN, "Authorities", "Police", "Officials"]
+    assert (
+        speaker_in_question("What did the Jamaican authorities say about the toll?", known) is None
+    )
+    assert speaker_in_question("What did police say?", known) is None
+    assert speaker_in_question("What did Lavrov say?", known) == SpeakerQuestion(
+        "Sergei Lavrov", None
+    )
+
+
 def test_speaker_in_question_compares_only_names_that_can_match() -> None:
     """It looks up speakers by their key's last word; every speaker `same_person` accepts must
     still be found, the first of them in the given order (brute force over every pair)."""
