@@ -742,10 +742,17 @@ def _by_last_word(speakers: tuple[str, ...]) -> dict[str, list[str]]:
     return out
 
 
+def _nobody(speaker: str) -> bool:
+    """Whether a recorded speaker is a group or a bare role ("Authorities", "The President"):
+    attributed quotes, but no one a question can name, since every article has its own."""
+    words = speaker_key(speaker).split()
+    return all(w in GROUPS or w in ROLES or w in TITLES for w in words)
+
+
 def speaker_in_question(question: str, speakers: Iterable[str]) -> SpeakerQuestion | None:
     """The known speaker a question asks about ("What did Lavrov say about sanctions?" ->
     Sergei Lavrov, "sanctions"), or None when it asks about no one's words, no known speaker, or a
-    group ("authorities", "officials": answered as any question, from every sentence)."""
+    group or bare role ("the authorities", "McDonald's president": answered as any question)."""
     text = " ".join(question.replace("’", "'").split())
     by_last: dict[str, list[str]] | None = None
     for pattern in _QUESTIONS:
@@ -759,7 +766,7 @@ def speaker_in_question(question: str, speakers: Iterable[str]) -> SpeakerQuesti
         if by_last is None:
             by_last = _by_last_word(tuple(speakers))
         for speaker in by_last.get(words[-1], ()):
-            if speaker.lower() in GROUPS:  # "the Jamaican authorities": no one in particular
+            if _nobody(speaker):  # "the Jamaican authorities", "McDonald's president"
                 continue
             if same_person(name, speaker):
                 groups = match.groupdict()

@@ -386,12 +386,13 @@ def test_no_speaker_in_question(question: str) -> None:
     assert speaker_in_question(question, KNOWN) is None
 
 
-def test_a_group_quoted_as_a_speaker_is_no_one_to_ask_about() -> None:
-    known = [*KNOWN, "Authorities", "Police", "Officials"]
+def test_a_group_or_a_bare_role_quoted_as_a_speaker_is_no_one_to_ask_about() -> None:
+    known = [*KNOWN, "Authorities", "Police", "Officials", "The President"]
     assert (
         speaker_in_question("What did the Jamaican authorities say about the toll?", known) is None
     )
     assert speaker_in_question("What did police say?", known) is None
+    assert speaker_in_question("What did McDonald's president say about wraps?", known) is None
     assert speaker_in_question("What did Lavrov say?", known) == SpeakerQuestion(
         "Sergei Lavrov", None
     )
