@@ -417,7 +417,7 @@ class Answerer:
                 understood_as=understood, dates=label, timings_ms=timings,
             )  # fmt: skip
         if q.dates is not None and q.dates.newest_first:
-            groups = sorted(groups, key=lambda g: g.article.info.published or "", reverse=True)
+            groups = self._newest_first(groups)
         ordered, first_page = self._pages(q, groups)
         page = ordered[offset : offset + (first_page if offset == 0 else self.config.max_groups)]
         answer = _build(q.text, page, offset, more=len(ordered) > offset + len(page))
@@ -425,6 +425,16 @@ class Answerer:
         answer = verify(answer)
         timings["total"] = (time.perf_counter() - started) * 1000
         return replace(answer, timings_ms=timings)
+
+    def _newest_first(self, groups: list[_Group]) -> list[_Group]:
+        """For "latest" and "currently": the groups nearly as good as the best (within the
+        margin a first page allows another article), newest first, then the rest by score; a
+        newer article's weak line ("Hurricane Melissa spaghetti models") does not lead."""
+        best = max((g.score for g in groups), default=0.0)
+        near = [g for g in groups if g.score >= best - self.config.other_margin]
+        rest = [g for g in groups if g.score < best - self.config.other_margin]
+        near.sort(key=lambda g: g.article.info.published or "", reverse=True)
+        return near + sorted(rest, key=lambda g: -g.score)
 
     def _answers(self, q: Question, groups: list[_Group]) -> bool:
         """Whether any evidence group can answer the question."""

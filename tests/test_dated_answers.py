@@ -83,6 +83,17 @@ def test_latest_puts_the_newest_evidence_first(archive: Archive) -> None:
     assert answer.citations[0].article.id == "later"
 
 
+def test_latest_does_not_lead_with_a_newer_but_weak_line(archive: Archive) -> None:
+    answerer = _ferries(archive)
+    archive.add([make_article("newest", "Weather today: sunny, with a breeze on the water.",
+                              published="2024-06-28")])  # fmt: skip
+    answer = answerer.answer("What is the latest on the harbour ferry?", as_of=date(2024, 6, 30))
+    assert answer.citations[0].article.id == "later"  # the newest of the good evidence
+    groups, _ = answerer.evidence(answerer.read("What is the latest on the harbour ferry?"))
+    weak = next(g for g in groups if g.article.info.id == "newest")
+    assert weak.score < groups[0].score - answerer.config.other_margin  # what the test is about
+
+
 def test_relative_dates_in_quoted_sentences_are_noted_beside_them(archive: Archive) -> None:
     answerer = _ferries(archive)
     answer = answerer.answer("When did the harbour ferry restart?", as_of=date(2024, 6, 12))
