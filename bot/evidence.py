@@ -96,7 +96,7 @@ _MEASURE = re.compile(  # a number with its unit: "five years", "a 1.2-mile brid
 # numbers that say when, not how many: "March 16", "16th March", "in 2012", "8 p.m.", "3/14/2024"
 _WHEN_NUMBERS = re.compile(
     rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\b"
-    r"|\b(?:in|since|by|until|from|before|after|during|of)\s+(?:1[89]|20)\d\d\b"
+    r"|\b(?:in|since|until|from|before|after|during)\s+(?:1[89]|20)\d\d\b"
     r"|\b\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.|am\b|pm\b)|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
     re.IGNORECASE,
 )

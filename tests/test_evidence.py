@@ -35,6 +35,7 @@ def test_answer_types_are_recognised() -> None:
     assert not holds(NUMBER, "The deadline is 3/14/2024, or 14th March.", many)
     assert holds(NUMBER, "In March 2022, more than 32,000 Cubans arrived.", many)
     assert holds(NUMBER, "On March 16, 2,400 Cubans arrived.", many)
+    assert holds(NUMBER, "A total of 2000 Cubans arrived.", many)  # "of 2000": a count
     assert holds(MONEY, "It cost $4.5 billion.", _q("How much", MONEY))
     assert not holds(MONEY, "It cost a lot.", _q("How much", MONEY))
     assert holds(DATE, "The tour opens on March 3 in Austin.", _q("When", DATE))
