@@ -733,20 +733,15 @@ _QUESTIONS = [
 @lru_cache(maxsize=2)  # one archive generation's speakers, read by every question
 def _by_last_word(speakers: tuple[str, ...]) -> dict[str, list[str]]:
     """Speakers by the last word of their key, in first-seen order: `same_person` holds only
-    for names whose keys end in the same word, so only those are compared."""
+    for names whose keys end in the same word, so only those are compared. A group or a bare
+    role ("Authorities", "The President") is left out: attributed quotes, but no one a question
+    can name, since every article has its own."""
     out: dict[str, list[str]] = {}
     for speaker in dict.fromkeys(speakers):
         words = speaker_key(speaker).split()
-        if words:
+        if words and not all(w in GROUPS or w in ROLES or w in TITLES for w in words):
             out.setdefault(words[-1], []).append(speaker)
     return out
-
-
-def _nobody(speaker: str) -> bool:
-    """Whether a recorded speaker is a group or a bare role ("Authorities", "The President"):
-    attributed quotes, but no one a question can name, since every article has its own."""
-    words = speaker_key(speaker).split()
-    return all(w in GROUPS or w in ROLES or w in TITLES for w in words)
 
 
 def speaker_in_question(question: str, speakers: Iterable[str]) -> SpeakerQuestion | None:
@@ -766,8 +761,6 @@ def speaker_in_question(question: str, speakers: Iterable[str]) -> SpeakerQuesti
         if by_last is None:
             by_last = _by_last_word(tuple(speakers))
         for speaker in by_last.get(words[-1], ()):
-            if _nobody(speaker):  # "the Jamaican authorities", "McDonald's president"
-                continue
             if same_person(name, speaker):
                 groups = match.groupdict()
                 topic = groups.get("topic") or groups.get("topic2")
